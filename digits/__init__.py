@@ -1,0 +1,12 @@
+"""Shared code for the handwritten-digit course labs: data, training loop, plots, checkpoints.
+
+Importing this package first keeps Paddle quiet: its C++ INFO lines and the ccache warning
+are noise for a student, so they are silenced unless the user asks for them.
+"""
+import os
+import warnings
+
+os.environ.setdefault("GLOG_minloglevel", "2")  # C++ glog: warnings and errors only
+warnings.filterwarnings("ignore", message="No ccache found")
+
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

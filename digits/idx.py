@@ -1,0 +1,151 @@
+"""The four published MNIST files (IDX format, gzip): read, validate, verify and download them.
+
+IDX layout: a big-endian header (magic 2051 for images, 2049 for labels, then the item count and,
+for images, rows and columns), followed by one uint8 per pixel or label.
+"""
+import gzip
+import hashlib
+import os
+import shutil
+import struct
+import urllib.error
+import urllib.request
+import zlib
+
+import numpy as np
+
+from .errors import UserError
+from .fileio import atomic_path
+
+FILES = {
+    "train_images": "train-images-idx3-ubyte.gz",
+    "train_labels": "train-labels-idx1-ubyte.gz",
+    "test_images": "t10k-images-idx3-ubyte.gz",
+    "test_labels": "t10k-labels-idx1-ubyte.gz",
+}
+
+# md5 of the unpacked bytes of the published files. They identify the content whatever gzip
+# settings a mirror used (one common copy of train-images was re-compressed).
+PUBLISHED_MD5 = {
+    "train-images-idx3-ubyte.gz": "6bbc9ace898e44ae57da46a324031adb",
+    "train-labels-idx1-ubyte.gz": "a25bea736e30d166cdddb491f175f624",
+    "t10k-images-idx3-ubyte.gz": "2646ac647ad5339dbf082846283269ea",
+    "t10k-labels-idx1-ubyte.gz": "27ae3e4e09519cfbb04c329615203637",
+}
+
+MIRRORS = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    "http://yann.lecun.com/exdb/mnist/",
+)
+
+IMAGE_MAGIC, LABEL_MAGIC = 2051, 2049
+
+
+def read_idx(path):
+    """Read one IDX .gz file; return (array, md5 of the unpacked bytes). Raises UserError if malformed."""
+    name = os.path.basename(path)
+    try:
+        with gzip.open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        raise UserError(f"{path} does not exist") from None
+    except (OSError, EOFError, zlib.error) as e:
+        raise UserError(f"{path} is not a complete gzip file ({e}): replace it with the published {name}") from None
+    if len(raw) < 8:
+        raise UserError(f"{path} is too short to be an IDX file: replace it with the published {name}")
+    magic, count = struct.unpack(">II", raw[:8])
+    if magic == IMAGE_MAGIC:
+        if len(raw) < 16:
+            raise UserError(f"{path} has a truncated IDX header: replace it with the published {name}")
+        rows, cols = struct.unpack(">II", raw[8:16])
+        header, shape = 16, (count, rows, cols)
+    elif magic == LABEL_MAGIC:
+        header, shape = 8, (count,)
+    else:
+        raise UserError(f"{path} is not an IDX image or label file (magic number {magic}, expected "
+                        f"{IMAGE_MAGIC} or {LABEL_MAGIC})")
+    expected = header + int(np.prod(shape))
+    if len(raw) != expected:
+        raise UserError(f"{path} holds {len(raw)} bytes but its header promises {expected}: "
+                        f"the file is truncated or corrupt, replace it with the published {name}")
+    array = np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+    return array, hashlib.md5(raw).hexdigest()
+
+
+def read_source(folder):
+    """Read and validate the four files from `folder`.
+
+    Returns (arrays, published) where arrays has keys train_images, train_labels, test_images,
+    test_labels and `published` says whether every file matches the published MNIST content.
+    """
+    if not os.path.isdir(folder):
+        raise UserError(f"source folder {folder} does not exist: point --source (or MNIST_SOURCE) at "
+                        f"the folder holding the four MNIST .gz files")
+    missing = [f for f in FILES.values() if not os.path.exists(os.path.join(folder, f))]
+    if missing:
+        raise UserError(f"source folder {folder} lacks {', '.join(missing)}: it needs all four MNIST "
+                        f"files ({', '.join(FILES.values())})")
+    arrays, published = {}, True
+    for key, name in FILES.items():
+        arrays[key], md5 = read_idx(os.path.join(folder, name))
+        published &= md5 == PUBLISHED_MD5[name]
+    for split in ("train", "test"):
+        images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
+        if images.ndim != 3 or images.shape[1:] != (28, 28):
+            raise UserError(f"{split} images in {folder} are {images.shape[1:]} pixels, expected 28x28")
+        if len(images) != len(labels):
+            raise UserError(f"{folder} has {len(images)} {split} images but {len(labels)} {split} labels: "
+                            f"the image and label files must come from the same dataset")
+        if labels.size and labels.max() > 9:
+            raise UserError(f"{split} labels in {folder} go up to {labels.max()}, expected digits 0-9")
+    return arrays, published
+
+
+def download(dest, mirrors=None, timeout=30):
+    """Download the four files into `dest`, verifying each against the published checksums.
+
+    Files already present with the published content are kept. Each file is tried on each mirror in
+    turn; a download whose content does not match is refused and never lands in `dest`.
+    """
+    mirrors = mirrors or os.environ.get("MNIST_MIRRORS", "").split() or MIRRORS
+    os.makedirs(dest, exist_ok=True)
+    for name, md5 in PUBLISHED_MD5.items():
+        target = os.path.join(dest, name)
+        if os.path.exists(target) and _content_md5(target) == md5:
+            continue
+        failures = []
+        for mirror in mirrors:
+            url = mirror.rstrip("/") + "/" + name
+            print(f"downloading {url}")
+            try:
+                with atomic_path(target) as tmp:
+                    with urllib.request.urlopen(url, timeout=timeout) as response, open(tmp, "wb") as out:
+                        shutil.copyfileobj(response, out)
+                    got = _content_md5(tmp)
+                    if got != md5:
+                        raise ChecksumMismatch(f"{url} has checksum {got}, the published {name} has {md5}")
+                break
+            except ChecksumMismatch as e:
+                failures.append(str(e))
+            except (urllib.error.URLError, OSError, ValueError) as e:
+                failures.append(f"{url}: {getattr(e, 'reason', e)}")
+        else:
+            raise UserError(f"could not download {name} ({'; '.join(failures)}): download the four MNIST "
+                            f"files by hand and pass their folder with --source DIR or MNIST_SOURCE")
+    return dest
+
+
+class ChecksumMismatch(Exception):
+    pass
+
+
+def _content_md5(path):
+    try:
+        with gzip.open(path, "rb") as f:
+            digest = hashlib.md5()
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+            return digest.hexdigest()
+    except (OSError, EOFError, zlib.error):
+        return "not a valid gzip file"

@@ -1,0 +1,29 @@
+"""Network definitions, found by name. Adding a model is adding a file here that calls @register.
+
+Each model is built as build_model(name, num_outputs) and says which image shape it reads:
+`input_shape` is (784,) for models on flat pixels, (1, 28, 28) for convolutional ones.
+"""
+import importlib
+import pkgutil
+
+import digits  # noqa: F401  (quiets Paddle's logging before paddle is imported)
+from digits.errors import UserError
+
+MODELS = {}
+
+
+def register(name):
+    def add(cls):
+        MODELS[name] = cls
+        return cls
+    return add
+
+
+def build_model(name, num_outputs=1, **options):
+    if name not in MODELS:
+        raise UserError(f"unknown model {name!r}: choose one of {', '.join(sorted(MODELS))}")
+    return MODELS[name](num_outputs=num_outputs, **options)
+
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")

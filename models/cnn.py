@@ -1,0 +1,25 @@
+"""The course's convolutional network: two conv + max-pool stages, then one linear layer."""
+import paddle
+import paddle.nn.functional as F
+from paddle.nn import Conv2D, Linear, MaxPool2D
+
+from . import register
+
+
+@register("cnn")
+class CNN(paddle.nn.Layer):
+    """conv 20@5x5 -> relu -> pool 2, twice, then Linear(980, num_outputs): 1 regresses, 10 classifies."""
+    input_shape = (1, 28, 28)
+
+    def __init__(self, num_outputs=10):
+        super().__init__()
+        self.conv1 = Conv2D(1, 20, kernel_size=5, stride=1, padding=2)
+        self.pool1 = MaxPool2D(kernel_size=2, stride=2)
+        self.conv2 = Conv2D(20, 20, kernel_size=5, stride=1, padding=2)
+        self.pool2 = MaxPool2D(kernel_size=2, stride=2)
+        self.fc = Linear(20 * 7 * 7, num_outputs)
+
+    def forward(self, images):
+        x = self.pool1(F.relu(self.conv1(images)))
+        x = self.pool2(F.relu(self.conv2(x)))
+        return self.fc(paddle.flatten(x, start_axis=1))
