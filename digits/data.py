@@ -123,7 +123,7 @@ def _parse_course_json(path):
             raise UserError(f"{path}: length of {mode}_imgs({len(imgs)}) should be the same as "
                             f"{mode}_labels({len(labels)}); rebuild it with `python -m digits.prepare`")
         try:
-            images = np.asarray(imgs, dtype=np.float32).reshape(len(imgs), -1)
+            images = np.asarray(imgs, dtype=np.float32).reshape(len(imgs), -1) if imgs else np.zeros((0, 784), np.float32)
             label_array = np.asarray(labels, dtype=np.int64).reshape(-1)
         except (ValueError, TypeError):
             raise UserError(f"{path}: the {mode} split is not lists of numbers of equal length ({layout}, imgs "

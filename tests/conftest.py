@@ -1,0 +1,34 @@
+"""Shared fixtures: a small course file built from the real MNIST through the real prepare path."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+import digits
+from digits.prepare import prepare
+
+SOURCE = os.environ.get("MNIST_SOURCE") or os.path.join(digits.PROJECT_ROOT, "..", "shared", "data", "mnist")
+SIZES = (2000, 500, 500)  # train, valid, eval: the first images of each course split
+
+
+@pytest.fixture(scope="session")
+def source():
+    if not os.path.isdir(SOURCE):
+        pytest.fail(f"the real MNIST files are expected in {SOURCE} (or set MNIST_SOURCE)")
+    return SOURCE
+
+
+@pytest.fixture(scope="session")
+def small_datafile(tmp_path_factory, source):
+    return prepare(str(tmp_path_factory.mktemp("data") / "mnist.json.gz"), source, sizes=SIZES)
+
+
+def run_script(args, cwd, datafile=None, env=None, timeout=600):
+    """Run one of the project's scripts as a user would; return the completed process."""
+    full_env = {**os.environ, **(env or {})}
+    if datafile:
+        full_env["MNIST_JSON"] = str(datafile)
+    script = os.path.join(digits.PROJECT_ROOT, args[0])
+    return subprocess.run([sys.executable, script, *args[1:]], cwd=cwd, env=full_env, capture_output=True,
+                          text=True, timeout=timeout)

@@ -1,0 +1,137 @@
+"""train.py, eval.py and the user-image path, run as a user runs them."""
+import gzip
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import run_script
+from digits.errors import UserError
+from digits.idx import FILES
+from digits.preprocess import load_digit, to_mnist
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, small_datafile):
+    """One short CNN run through train.py; returns (run folder, its eval accuracy)."""
+    folder = tmp_path_factory.mktemp("cli")
+    done = run_script(["train.py", "--epochs", "2", "--batch-size", "50", "--out", str(folder / "cnn")], folder,
+                      small_datafile)
+    assert done.returncode == 0, done.stderr
+    assert "epoch: 0, batch: 0, loss is:" in done.stdout and "img/s" in done.stdout
+    with open(folder / "cnn" / "metrics.jsonl") as f:
+        accuracy = [json.loads(line) for line in f][-1]["accuracy"]
+    return folder / "cnn", accuracy
+
+
+def test_eval_reports_the_accuracy_training_measured(trained, small_datafile):
+    run, accuracy = trained
+    done = run_script(["eval.py", str(run)], run, small_datafile)
+    assert done.returncode == 0, done.stderr
+    assert f"eval: 500 images, loss " in done.stdout and f"accuracy {100 * accuracy:.2f}%" in done.stdout
+    assert done.stdout.count("  digit ") == 10
+    assert (run / "confusion-eval.png").exists()
+
+
+def digit_photos(source, tmp_path, count):
+    """Real test digits drawn as photos: dark ink on light paper, larger, off-centre, with a margin."""
+    raw = gzip.open(os.path.join(source, FILES["test_images"])).read()
+    images = np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 28, 28)[:count]
+    labels = np.frombuffer(gzip.open(os.path.join(source, FILES["test_labels"])).read(), np.uint8, offset=8)[:count]
+    paths = []
+    for i, image in enumerate(images):
+        paper = Image.new("L", (260, 200), 230)
+        paper.paste(Image.fromarray(255 - image).resize((140, 140), Image.Resampling.BICUBIC), (20 + 7 * i, 30))
+        paths.append(str(tmp_path / f"digit{i}.jpg"))
+        paper.save(paths[-1], quality=90)
+    return paths, images, labels
+
+
+def test_a_photo_becomes_the_mnist_digit_it_shows(source, tmp_path):
+    paths, images, _ = digit_photos(source, tmp_path, 5)
+    for path, original in zip(paths, images):
+        for pixel_range in ((-1.0, 1.0), (0.0, 1.0)):
+            digit = load_digit(path, pixel_range)
+            assert digit.shape == (28, 28) and digit.dtype == np.float32
+            assert digit.min() == pytest.approx(pixel_range[0]) and digit.max() <= pixel_range[1] + 1e-6
+        correlation = np.corrcoef(digit.ravel(), original.ravel())[0, 1]
+        assert correlation > 0.8, f"{path}: correlation {correlation:.2f} with the original digit"
+        rows, cols = np.nonzero(digit > 0.1)
+        assert max(rows.max() - rows.min(), cols.max() - cols.min()) <= 20  # fits the 20x20 box, as MNIST
+
+
+def test_eval_reads_the_users_digit_photos(trained, source, tmp_path, small_datafile):
+    run, _ = trained
+    paths, _, labels = digit_photos(source, tmp_path, 10)
+    done = run_script(["eval.py", str(run), "--image", *paths], tmp_path, small_datafile)
+    assert done.returncode == 0, done.stderr
+    predicted = [int(line.split(": ")[1].split()[0]) for line in done.stdout.splitlines() if line.startswith(str(tmp_path))]
+    assert len(predicted) == 10
+    assert sum(p == l for p, l in zip(predicted, labels)) >= 8, (predicted, labels.tolist())
+
+
+def test_a_blank_image_is_refused():
+    with pytest.raises(UserError, match="no digit found"):
+        to_mnist(np.full((50, 50), 200.0, np.float32))
+
+
+def one_line_error(done, message):
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], done.stderr
+    return lines[0]
+
+
+def test_an_image_path_that_is_not_an_image(trained, tmp_path, small_datafile):
+    run, _ = trained
+    (tmp_path / "notes.png").write_text("not a picture")
+    done = run_script(["eval.py", str(run), "--image", str(tmp_path / "notes.png")], tmp_path, small_datafile)
+    one_line_error(done, "is not an image Pillow can read")
+
+
+def test_a_checkpoint_that_does_not_fit_the_model(trained, tmp_path, small_datafile):
+    run, _ = trained
+    config = json.loads((run / "config.json").read_text())
+    wrong = tmp_path / "wrong"
+    wrong.mkdir()
+    (wrong / "config.json").write_text(json.dumps({**config, "model": "mlp"}))
+    (wrong / "model.pdparams").write_bytes((run / "model.pdparams").read_bytes())
+    one_line_error(run_script(["eval.py", str(wrong)], tmp_path, small_datafile), "does not fit the MLP model")
+
+
+def test_unknown_model(tmp_path, small_datafile):
+    done = run_script(["train.py", "--model", "resnet"], tmp_path, small_datafile)
+    one_line_error(done, "unknown model 'resnet': choose one of cnn, linear, mlp")
+
+
+def test_missing_data_file_and_no_source(tmp_path):
+    env = {"MNIST_SOURCE": "", "MNIST_MIRRORS": "http://127.0.0.1:9/"}
+    done = run_script(["train.py", "--epochs", "1"], tmp_path, tmp_path / "absent.json.gz", env)
+    one_line_error(done, "absent.json.gz is missing and could not be built")
+    assert not os.path.exists(tmp_path / "absent.json.gz")
+
+
+def test_a_missing_data_file_is_built_from_the_source(tmp_path, source):
+    # the README's run command on a fresh checkout: no data file yet, MNIST_SOURCE names the folder
+    datafile = tmp_path / "work" / "mnist.json.gz"
+    done = run_script(["train.py", "--model", "linear", "--loss", "mse", "--optimizer", "sgd", "--lr", "0.001",
+                       "--epochs", "1", "--out", str(tmp_path / "run")], tmp_path, datafile, {"MNIST_SOURCE": source})
+    assert done.returncode == 0, done.stderr
+    assert "is missing: building it from" in done.stdout and datafile.exists()
+
+
+def test_a_diverging_run_stops_with_advice(tmp_path, small_datafile):
+    done = run_script(["train.py", "--model", "mlp", "--loss", "mse", "--optimizer", "sgd", "--lr", "1e6",
+                       "--out", str(tmp_path / "run")], tmp_path, small_datafile)
+    one_line_error(done, "is too high, lower it (e.g. --lr 100000)")
+
+
+def test_compare_overlays_runs(trained, tmp_path, small_datafile):
+    run, _ = trained
+    done = run_script(["train.py", "--compare", str(run), str(run), "--compare-out", str(tmp_path / "c.png")],
+                      tmp_path, small_datafile)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+    one_line_error(run_script(["train.py", "--compare", str(tmp_path)], tmp_path, small_datafile), "is not a run folder")

@@ -1,0 +1,100 @@
+"""The shared training loop: it learns, it is reproducible, it checkpoints, and it stops cleanly on NaN."""
+import numpy as np
+import paddle
+import pytest
+
+from digits.errors import UserError
+from digits.runs import MODEL_FILE, OPTIMIZER_FILE, Run, load_weights
+from digits.training import TrainConfig, fit, make_optimizer, train, evaluate
+from digits.data import IMAGE, load_data
+from models import build_model
+
+
+def config(tmp_path, name, datafile, **overrides):
+    return TrainConfig(**{"epochs": 2, "batch_size": 50, "log_interval": 10, "data": datafile,
+                          "out": str(tmp_path / name), **overrides})
+
+
+@pytest.fixture(scope="module")
+def cnn_run(tmp_path_factory, small_datafile):
+    return fit(config(tmp_path_factory.mktemp("runs"), "cnn", small_datafile))
+
+
+def test_the_cnn_classifier_learns(cnn_run):
+    losses = [r["window_loss"] for r in cnn_run.run.records("batch")]
+    assert losses[-1] < 0.5 * losses[0]
+    assert cnn_run.epochs[1]["train_loss"] < cnn_run.epochs[0]["train_loss"]
+    assert cnn_run.eval["accuracy"] > 0.85  # 10 classes: chance is 0.10
+
+
+def test_the_mlp_regressor_learns(tmp_path, small_datafile):
+    result = fit(config(tmp_path, "mlp", small_datafile, model="mlp", loss="mse", optimizer="sgd", lr=0.01, epochs=3))
+    first = result.run.records("batch")[0]["loss"]
+    assert 20 < first < 40  # predicting ~0 for digits 0-9: the mean squared label, ~28
+    assert result.epochs[-1]["train_loss"] < 10 < first
+
+
+def test_a_run_folder_holds_everything(cnn_run):
+    run = Run.open(cnn_run.run.path)
+    assert run.config["model"] == "cnn" and run.config["seed"] == 0
+    assert len(run.records("epoch")) == 2 and run.records("eval")[0]["accuracy"] == cnn_run.eval["accuracy"]
+    assert run.checkpoint_epoch() == 1
+    with open(run.file("loss.png"), "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_checkpoint_round_trip(cnn_run, small_datafile):
+    restored = load_weights(build_model("cnn", 10), cnn_run.run.file(MODEL_FILE))
+    restored.eval()
+    cnn_run.model.eval()
+    images = paddle.to_tensor(next(load_data("eval", image_shape=IMAGE, datafile=small_datafile)())[0])
+    np.testing.assert_array_equal(restored(images).numpy(), cnn_run.model(images).numpy())
+    assert evaluate(restored, load_data("eval", image_shape=IMAGE, label_dtype="int64", datafile=small_datafile),
+                    "ce")["accuracy"] == cnn_run.eval["accuracy"]
+    optimizer = make_optimizer("adam", 0.001, restored.parameters())
+    optimizer.set_state_dict(paddle.load(cnn_run.run.file(OPTIMIZER_FILE)))
+    assert any("moment1" in key for key in optimizer.state_dict())
+
+
+def test_one_seed_makes_runs_identical(tmp_path, small_datafile):
+    def losses(name, seed):
+        result = fit(config(tmp_path, name, small_datafile, model="mlp", loss="mse", optimizer="sgd", lr=0.01, seed=seed))
+        return [r["loss"] for r in result.run.records("batch")]
+    first = losses("a", 7)
+    assert losses("b", 7) == first
+    assert losses("c", 8) != first
+
+
+def test_a_checkpoint_that_does_not_fit_is_refused(cnn_run):
+    with pytest.raises(UserError, match="does not fit the MLP model .* pick the --model it was trained with"):
+        load_weights(build_model("mlp", 10), cnn_run.run.file(MODEL_FILE))
+    with pytest.raises(UserError, match="fc.weight is \\[980, 10\\], the model needs \\[980, 1\\]"):
+        load_weights(build_model("cnn", 1), cnn_run.run.file(MODEL_FILE))
+
+
+def test_unknown_names_are_refused(tmp_path, small_datafile):
+    with pytest.raises(UserError, match="unknown model 'resnet': choose one of cnn, linear, mlp"):
+        fit(config(tmp_path, "x", small_datafile, model="resnet"))
+    with pytest.raises(UserError, match="unknown optimizer 'lbfgs'"):
+        fit(config(tmp_path, "y", small_datafile, optimizer="lbfgs"))
+
+
+def test_an_existing_run_is_never_overwritten(cnn_run, small_datafile):
+    with pytest.raises(UserError, match="already holds a run"):
+        fit(TrainConfig(epochs=1, data=small_datafile, out=cnn_run.run.path))
+
+
+def test_a_diverging_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, small_datafile):
+    paddle.seed(0)
+    model = build_model("mlp", 1)
+    optimizer = make_optimizer("sgd", 0.01, model.parameters())
+    run = Run.create(str(tmp_path / "run"), {"model": "mlp"})
+    loaders = [load_data(mode, 50, datafile=small_datafile) for mode in ("train", "valid")]
+    train(model, optimizer, *loaders, loss="mse", epochs=1, log_interval=10, run=run)
+    saved = open(run.file(MODEL_FILE), "rb").read()
+
+    optimizer.set_lr(1e12)
+    with pytest.raises(UserError, match=r"the loss became (nan|inf) at epoch 0, batch \d+: the learning rate 1e\+12 "
+                                        r"is too high, lower it \(e.g. --lr 1e\+11\); the checkpoint of epoch 0"):
+        train(model, optimizer, *loaders, loss="mse", epochs=1, log_interval=10, run=run)
+    assert open(run.file(MODEL_FILE), "rb").read() == saved
