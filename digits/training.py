@@ -29,6 +29,7 @@ class TrainConfig:
     epochs: int = 5
     batch_size: int = 100
     seed: int = 0
+    weight_decay: float = 0.0   # L2 penalty coefficient (paddle.regularizer.L2Decay); 0 is none
     log_interval: int = 100     # print and record the loss every this many batches
     out: str = None             # run folder; default runs/<time>-<model>-<loss>-<optimizer>
     data: str = None            # the course file; default work/mnist.json.gz (or MNIST_JSON)
@@ -42,15 +43,18 @@ def seed_everything(seed):
     paddle.seed(seed)
 
 
-def make_optimizer(name, lr, parameters):
+def make_optimizer(name, lr, parameters, weight_decay=0.0):
+    """One of the course's optimizers; `weight_decay` adds an L2 penalty on every parameter."""
+    options = {"learning_rate": lr, "parameters": parameters,
+               "weight_decay": paddle.regularizer.L2Decay(weight_decay) if weight_decay else None}
     if name == "sgd":
-        return paddle.optimizer.SGD(learning_rate=lr, parameters=parameters)
+        return paddle.optimizer.SGD(**options)
     if name == "momentum":
-        return paddle.optimizer.Momentum(learning_rate=lr, momentum=0.9, parameters=parameters)
+        return paddle.optimizer.Momentum(momentum=0.9, **options)
     if name == "adagrad":
-        return paddle.optimizer.Adagrad(learning_rate=lr, parameters=parameters)
+        return paddle.optimizer.Adagrad(**options)
     if name == "adam":
-        return paddle.optimizer.Adam(learning_rate=lr, parameters=parameters)
+        return paddle.optimizer.Adam(**options)
     raise UserError(f"unknown optimizer {name!r}: choose one of {', '.join(OPTIMIZERS)}")
 
 
@@ -186,7 +190,7 @@ def fit(config, model=None):
     check_loss_name(config.loss)
     seed_everything(config.seed)
     model = model or build_model(config.model, num_outputs(config.loss))
-    optimizer = make_optimizer(config.optimizer, config.lr, model.parameters())
+    optimizer = make_optimizer(config.optimizer, config.lr, model.parameters(), config.weight_decay)
     datafile = ensure_datafile(config.data, config.source)
 
     def loader(mode):

@@ -1,0 +1,27 @@
+"""Every lab runs end to end in quick mode (one epoch on the small course file) and shows its result."""
+import re
+
+from conftest import run_script
+
+
+def run_lab(name, tmp_path, datafile, *args):
+    done = run_script([f"labs/{name}", "--quick", *args], tmp_path, datafile)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return done.stdout
+
+
+def test_lab01_data(tmp_path, small_datafile):
+    out = run_lab("01_data.py", tmp_path, small_datafile)
+    assert "train: 2000 images, 2000 labels" in out and "valid: 500 images" in out
+    assert "first train batch: images (100, 784) float32, labels (100, 1) float32" in out
+    assert "the file uses [-1, 1], background -1" in out
+    assert "DataLoader: 20 batches per epoch" in out
+    assert list(tmp_path.glob("runs/lab01/*/samples.png"))
+
+
+def test_lab02_mlp_regression(tmp_path, small_datafile):
+    out = run_lab("02_mlp_regression.py", tmp_path, small_datafile)
+    first = float(re.search(r"epoch: 0, batch: 0, loss is: ([\d.]+)", out).group(1))
+    final = float(re.search(r"final train loss ([\d.]+)", out).group(1))
+    assert final < first / 2
+    assert list(tmp_path.glob("runs/lab02/*/mlp/loss.png"))
