@@ -2,19 +2,23 @@
 
     python train.py                                   # the course's best CNN classifier (Adam, 5 epochs)
     python train.py --model mlp --loss mse --optimizer sgd --lr 0.01 --epochs 10
+    python train.py --resume runs/RUN                 # continue a run from its last finished epoch
     python train.py --compare runs/A runs/B           # overlay earlier runs' loss curves in one PNG
+    python -m paddle.distributed.launch --nproc_per_node 2 train.py    # data-parallel, 2 processes
 
 Each run writes a folder under runs/ with config.json, metrics.jsonl, model.pdparams, model.pdopt
 and loss.png. The data file work/mnist.json.gz is built on first use, from --source DIR (or the
 MNIST_SOURCE environment variable) when given, else by downloading MNIST.
 """
 import argparse
+from dataclasses import fields
 
 import digits  # noqa: F401  (quiets Paddle's logging; import before paddle)
+from digits.devices import DEVICES
 from digits.errors import run_main
 from digits.plots import plot_runs
 from digits.runs import Run
-from digits.training import LOSSES, OPTIMIZERS, TrainConfig, fit
+from digits.training import LOSSES, OPTIMIZERS, SCHEDULES, TrainConfig, fit
 from models import MODELS
 
 defaults = TrainConfig()
@@ -26,13 +30,21 @@ def parse_args():
     parser.add_argument("--loss", default=defaults.loss, choices=LOSSES, help="mse regresses the digit, ce classifies it (default: %(default)s)")
     parser.add_argument("--optimizer", default=defaults.optimizer, choices=OPTIMIZERS, help="(default: %(default)s)")
     parser.add_argument("--lr", type=float, default=defaults.lr, help="learning rate (default: %(default)s)")
-    parser.add_argument("--epochs", type=int, default=defaults.epochs, help="(default: %(default)s)")
+    parser.add_argument("--lr-schedule", default=defaults.lr_schedule, choices=SCHEDULES,
+                        help="polynomial decays the rate to lr/10 over the run, every batch (default: %(default)s)")
+    parser.add_argument("--epochs", type=int, help=f"(default: {defaults.epochs}; with --resume, the run's own)")
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="(default: %(default)s)")
+    parser.add_argument("--weight-decay", type=float, default=defaults.weight_decay, help="L2 penalty coefficient (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=defaults.seed, help="fixes Python, NumPy and Paddle randomness (default: %(default)s)")
     parser.add_argument("--log-interval", type=int, default=defaults.log_interval, help="batches between loss lines (default: %(default)s)")
+    parser.add_argument("--device", default=defaults.device, help=f"{DEVICES} (default: %(default)s)")
+    parser.add_argument("--debug-batch", type=int, metavar="N", help="print layer shapes on the first batch, weights and outputs at batch N")
+    parser.add_argument("--visualdl", action="store_true", help="also log for VisualDL (pip install visualdl; view: visualdl --logdir RUN/visualdl -L en)")
     parser.add_argument("--out", help="run folder to create (default: runs/<time>-<model>-<loss>-<optimizer>)")
     parser.add_argument("--data", help="course data file (default: work/mnist.json.gz, or MNIST_JSON)")
     parser.add_argument("--source", help="folder with the four MNIST .gz files, used to build a missing data file")
+    parser.add_argument("--resume", metavar="RUN_DIR", help="continue this run from its last checkpoint (--epochs may extend it)")
+    parser.add_argument("--stop-after", type=int, metavar="N", help="stop after epoch N of the run's schedule; --resume continues it")
     parser.add_argument("--compare", nargs="+", metavar="RUN_DIR", help="overlay these runs' loss curves instead of training")
     parser.add_argument("--compare-out", default="runs/compare.png", help="where --compare writes its PNG (default: %(default)s)")
     return parser.parse_args()
@@ -44,10 +56,13 @@ def main():
         path = plot_runs([Run.open(d) for d in args.compare], args.compare_out, "train loss")
         print(f"wrote {path}")
         return
-    config = TrainConfig(model=args.model, loss=args.loss, optimizer=args.optimizer, lr=args.lr, epochs=args.epochs,
-                         batch_size=args.batch_size, seed=args.seed, log_interval=args.log_interval, out=args.out,
-                         data=args.data, source=args.source)
-    fit(config)
+    if args.resume:
+        saved = Run.open(args.resume).config
+        # a resumed run keeps its settings; only a longer --epochs (or another device) may be asked for
+        config = TrainConfig(**{**saved, "epochs": args.epochs or saved["epochs"], "device": args.device})
+        return fit(config, resume=args.resume, stop_after=args.stop_after)
+    values = {f.name: getattr(args, f.name) for f in fields(TrainConfig)}
+    fit(TrainConfig(**{**values, "epochs": args.epochs or defaults.epochs}), stop_after=args.stop_after)
 
 
 if __name__ == "__main__":

@@ -64,19 +64,24 @@ def load_course_data(datafile=None):
     return data
 
 
-def load_data(mode="train", batch_size=100, *, image_shape=FLAT, label_dtype="float32", datafile=None):
+def load_data(mode="train", batch_size=100, *, image_shape=FLAT, label_dtype="float32", datafile=None, shard=None):
     """The course's loader: return a generator function over (images, labels) batches of `mode`.
 
     Train mode is shuffled on every pass (NumPy's global RNG, so --seed fixes it); valid and eval are
     in file order. The last, partial batch is kept. Images are float32 [B, *image_shape]; labels are
     [B, 1] of `label_dtype`: float32 for regression, int64 for classification.
+    shard=(rank, world_size) gives each process of a data-parallel run its own equal share of every
+    epoch: all ranks draw the same order (same seed) and take every world_size-th image of it.
     """
     images, labels = load_course_data(datafile)[mode]
     count = len(images)
 
     def data_generator():
         order = np.random.permutation(count) if mode == "train" else None
-        for start in range(0, count, batch_size):
+        if shard:
+            rank, world_size = shard
+            order = (np.arange(count) if order is None else order)[rank::world_size][:count // world_size]
+        for start in range(0, len(order) if order is not None else count, batch_size):
             batch = order[start:start + batch_size] if order is not None else slice(start, start + batch_size)
             yield (images[batch].reshape(-1, *image_shape),
                    labels[batch].reshape(-1, 1).astype(label_dtype))

@@ -1,35 +1,48 @@
-"""A run folder: config.json, metrics.jsonl, the checkpoint (model.pdparams, model.pdopt) and plots."""
+"""A run folder: config.json, metrics.jsonl, the checkpoint (model.pdparams, model.pdopt) and plots.
+
+The checkpoint is written after every epoch and holds everything needed to continue exactly where
+the run stopped: weights, optimizer state (with its learning-rate schedule), the epoch and step, and
+the random-number generators' states (the loader's shuffle and Paddle's dropout).
+"""
 import json
 import os
+import pickle
+import random
 import time
 import warnings
+
+import numpy as np
 
 from .errors import UserError
 from .fileio import atomic_path, write_text
 
 CONFIG, METRICS = "config.json", "metrics.jsonl"
-MODEL_FILE, OPTIMIZER_FILE, STATE_FILE = "model.pdparams", "model.pdopt", "checkpoint.json"
+MODEL_FILE, OPTIMIZER_FILE, RNG_FILE, STATE_FILE = "model.pdparams", "model.pdopt", "rng.pkl", "checkpoint.json"
 
 
 class Run:
-    def __init__(self, path):
-        self.path = path
+    """A run folder. In a data-parallel run only rank 0 writes; the other ranks get writes=False."""
+
+    def __init__(self, path, writes=True, scalars=None):
+        self.path, self.writes, self.scalars = path, writes, scalars
 
     @classmethod
-    def create(cls, path, config):
+    def create(cls, path, config, writes=True, visualdl=False):
         """Start a new run folder; refuse one that already holds a run, so nothing is overwritten."""
         if os.path.exists(os.path.join(path, CONFIG)):
-            raise UserError(f"{path} already holds a run: choose another --out (or leave it out for a new folder)")
-        os.makedirs(path, exist_ok=True)
-        run = cls(path)
-        write_text(run.file(CONFIG), json.dumps(config, indent=2) + "\n")
+            raise UserError(f"{path} already holds a run: choose another --out, or continue it with --resume {path}")
+        run = cls(path, writes)
+        if writes:
+            os.makedirs(path, exist_ok=True)
+            write_text(run.file(CONFIG), json.dumps(config, indent=2) + "\n")
+            run.scalars = visualdl_writer(path) if visualdl else None
         return run
 
     @classmethod
-    def open(cls, path):
+    def open(cls, path, writes=False, visualdl=False):
         if not os.path.exists(os.path.join(path, CONFIG)):
             raise UserError(f"{path} is not a run folder (no {CONFIG}): pass a folder that train.py wrote")
-        return cls(path)
+        return cls(path, writes, visualdl_writer(path) if visualdl and writes else None)
 
     def file(self, name):
         return os.path.join(self.path, name)
@@ -39,32 +52,93 @@ class Run:
         with open(self.file(CONFIG), encoding="utf-8") as f:
             return json.load(f)
 
+    def say(self, message):
+        if self.writes:
+            print(message)
+
     def log(self, record):
+        if not self.writes:
+            return
         with open(self.file(METRICS), "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
+        if self.scalars and "step" in record:
+            for key, value in record.items():
+                if key not in ("kind", "epoch", "batch", "step") and isinstance(value, float):
+                    self.scalars.add_scalar(f"{record['kind']}/{key}", value, record["step"])
 
     def records(self, kind):
-        """The logged records of one kind: 'batch' (loss every log interval) or 'epoch' (summaries)."""
+        """The logged records of one kind: 'batch' (every log interval), 'epoch' (summaries) or 'eval'."""
         if not os.path.exists(self.file(METRICS)):
             return []
         with open(self.file(METRICS), encoding="utf-8") as f:
             return [r for r in map(json.loads, f) if r["kind"] == kind]
 
-    def save_checkpoint(self, model, optimizer, epoch):
-        """Save model and optimizer state atomically: a crash mid-save leaves the previous checkpoint."""
+    def save_checkpoint(self, model, optimizer, epoch, step):
+        """Save the whole training state atomically; checkpoint.json, written last, names the epoch."""
+        if not self.writes:
+            return
         import paddle
         for name, state in ((MODEL_FILE, model.state_dict()), (OPTIMIZER_FILE, optimizer.state_dict())):
             with atomic_path(self.file(name)) as tmp, warnings.catch_warnings():
                 warnings.filterwarnings("ignore", "The input state dict is empty")  # plain SGD keeps no state
                 paddle.save(state, tmp)
-        write_text(self.file(STATE_FILE), json.dumps({"epoch": epoch, "saved": time.strftime("%Y-%m-%d %H:%M:%S")}) + "\n")
+        rng = {"epoch": epoch, "python": random.getstate(), "numpy": np.random.get_state(),
+               "paddle": paddle.get_rng_state()}
+        with atomic_path(self.file(RNG_FILE)) as tmp, open(tmp, "wb") as f:
+            pickle.dump(rng, f)
+        # Paddle keys optimizer state by generated parameter names (conv2d_4.w_0), which depend on how
+        # many layers a process built before; record them so a restore can translate to its own.
+        names = {key: p.name for key, p in model.named_parameters()}
+        write_text(self.file(STATE_FILE), json.dumps({"epoch": epoch, "step": step, "parameter_names": names,
+                                                      "saved": time.strftime("%Y-%m-%d %H:%M:%S")}) + "\n")
 
-    def checkpoint_epoch(self):
-        """The last epoch whose checkpoint was saved (0-based), or None."""
+    def checkpoint(self):
+        """{'epoch': last saved epoch (0-based), 'step': batches trained} or None if none was saved."""
         if not os.path.exists(self.file(STATE_FILE)):
             return None
         with open(self.file(STATE_FILE), encoding="utf-8") as f:
-            return json.load(f)["epoch"]
+            return json.load(f)
+
+    def restore(self, model, optimizer):
+        """Load the last checkpoint into model and optimizer, restore the RNGs, drop later metrics.
+
+        Returns (next epoch, step) to continue from.
+        """
+        import paddle
+        state = self.checkpoint()
+        if state is None:
+            raise UserError(f"{self.path} has no checkpoint yet (no epoch finished): start a new run instead")
+        load_weights(model, self.file(MODEL_FILE))
+        current = {key: p.name for key, p in model.named_parameters()}
+        saved_to_current = {state["parameter_names"][key]: name for key, name in current.items()}
+        optimizer.set_state_dict(_rename_state(paddle.load(self.file(OPTIMIZER_FILE)), saved_to_current))
+        with open(self.file(RNG_FILE), "rb") as f:
+            rng = pickle.load(f)
+        random.setstate(rng["python"])
+        np.random.set_state(rng["numpy"])
+        paddle.set_rng_state(rng["paddle"])
+        if self.writes:  # forget what an interrupted epoch (or a final eval) logged after the checkpoint
+            with open(self.file(METRICS), encoding="utf-8") as f:
+                kept = [line for line in f if json.loads(line).get("epoch", state["epoch"] + 1) <= state["epoch"]]
+            write_text(self.file(METRICS), "".join(kept))
+        return state["epoch"] + 1, state["step"]
+
+
+def _rename_state(state, renames):
+    """Optimizer state keys are '<parameter name>_<accumulator>_0': swap in each parameter's new name."""
+    renamed = {}
+    for key, value in state.items():
+        old = max((name for name in renames if key.startswith(name + "_")), key=len, default=None)
+        renamed[renames[old] + key[len(old):] if old else key] = value
+    return renamed
+
+
+def visualdl_writer(path):
+    try:
+        from visualdl import LogWriter
+    except ImportError:
+        raise UserError("--visualdl needs the optional visualdl package: pip install visualdl") from None
+    return LogWriter(logdir=os.path.join(path, "visualdl"))
 
 
 def new_run_path(root, name):

@@ -1,6 +1,5 @@
 """The one training loop every lab and train.py share, and the evaluation that goes with it."""
 import math
-import os
 import random
 import sys
 import time
@@ -11,6 +10,8 @@ import paddle
 import paddle.nn.functional as F
 
 from .data import load_course_data, load_data
+from .debug import Inspector
+from .devices import parallel, select_device, world
 from .errors import UserError
 from .plots import loss_curve, plot_curves
 from .prepare import ensure_datafile
@@ -18,6 +19,7 @@ from .runs import Run, new_run_path
 
 LOSSES = ("mse", "ce")
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "adam")
+SCHEDULES = ("constant", "polynomial")
 
 
 @dataclass
@@ -26,21 +28,34 @@ class TrainConfig:
     loss: str = "ce"            # mse: regress the digit's value; ce: classify with cross-entropy
     optimizer: str = "adam"
     lr: float = 0.001
+    lr_schedule: str = "constant"  # polynomial: decay linearly from lr to lr/10 over the run, every batch
     epochs: int = 5
     batch_size: int = 100
     seed: int = 0
     weight_decay: float = 0.0   # L2 penalty coefficient (paddle.regularizer.L2Decay); 0 is none
     log_interval: int = 100     # print and record the loss every this many batches
+    device: str = "auto"        # cpu, gpu, gpu:N, or auto (a GPU if there is one)
+    debug_batch: int = None     # print layer shapes on the first batch, weights and outputs at this one
+    visualdl: bool = False      # also log scalars for VisualDL, in <run>/visualdl
     out: str = None             # run folder; default runs/<time>-<model>-<loss>-<optimizer>
     data: str = None            # the course file; default work/mnist.json.gz (or MNIST_JSON)
     source: str = None          # folder of MNIST .gz files to build the course file from, if missing
 
 
 def seed_everything(seed):
-    """One seed fixes Python's, NumPy's (the loader's shuffle) and Paddle's (initial weights) randomness."""
+    """One seed fixes Python's, NumPy's (the loader's shuffle) and Paddle's (weights, dropout) randomness."""
     random.seed(seed)
     np.random.seed(seed)
     paddle.seed(seed)
+
+
+def make_schedule(name, lr, total_steps):
+    """The learning rate: a number, or a scheduler the loop steps after every batch."""
+    if name == "constant":
+        return lr
+    if name == "polynomial":
+        return paddle.optimizer.lr.PolynomialDecay(learning_rate=lr, decay_steps=total_steps, end_lr=lr / 10)
+    raise UserError(f"unknown learning-rate schedule {name!r}: choose one of {', '.join(SCHEDULES)}")
 
 
 def make_optimizer(name, lr, parameters, weight_decay=0.0):
@@ -107,60 +122,85 @@ def evaluate(model, loader, loss):
     return {"loss": mean_loss, "accuracy": float(np.mean(predicted == truth))}
 
 
-def train(model, optimizer, train_loader, valid_loader, *, loss, epochs, log_interval, run, num_batches=None):
-    """Train for `epochs`, logging the loss every `log_interval` batches; checkpoint after each epoch.
+def train(model, optimizer, train_loader, valid_loader, config, run, *, start_epoch=0, end_epoch=None, step=0,
+          scheduler=None, num_batches=None):
+    """Train epochs start_epoch..end_epoch-1 (default: to config.epochs), logging the loss every
+    config.log_interval batches and checkpointing after each epoch.
 
     Stops with a clear message when the loss stops being a finite number, keeping the last good
     checkpoint. Returns the list of per-epoch summaries.
     """
-    summaries, step = [], 0
-    for epoch in range(epochs):
-        started, seen, epoch_losses, window = time.perf_counter(), 0, [], []
-        for batch, (images, labels) in enumerate(progress(train_loader(), num_batches, f"epoch {epoch}")):
-            batch_loss = compute_loss(loss, model(paddle.to_tensor(images)), paddle.to_tensor(labels))
+    summaries = []
+    for epoch in range(start_epoch, end_epoch or config.epochs):
+        started, epoch_tally, window = time.perf_counter(), Tally(), Tally()
+        for batch, (images, labels) in enumerate(progress(train_loader(), num_batches, f"epoch {epoch}", run.writes)):
+            outputs = model(paddle.to_tensor(images))
+            batch_loss = compute_loss(config.loss, outputs, paddle.to_tensor(labels))
             batch_loss.backward()
             optimizer.step()
             optimizer.clear_grad()
+            if scheduler:
+                scheduler.step()
 
             value = float(batch_loss)
             if not math.isfinite(value):
                 raise diverged(value, epoch, batch, optimizer, run)
-            seen += len(images)
-            epoch_losses.append(value)
-            window.append(value)
-            if batch % log_interval == 0:
-                print(f"epoch: {epoch}, batch: {batch}, loss is: {value:.4f}")
-                run.log({"kind": "batch", "epoch": epoch, "batch": batch, "step": step,
-                         "loss": value, "window_loss": float(np.mean(window))})
-                window = []
+            hits = int(np.sum(to_digits(config.loss, outputs) == labels[:, 0]))
+            epoch_tally.add(value, hits, len(images))
+            window.add(value, hits, len(images))
+            if batch % config.log_interval == 0:
+                run.say(f"epoch: {epoch}, batch: {batch}, loss is: {value:.4f}")
+                run.log({"kind": "batch", "epoch": epoch, "batch": batch, "step": step, "loss": value,
+                         "window_loss": window.loss, "window_accuracy": window.accuracy})
+                window = Tally()
             step += 1
 
-        seconds = time.perf_counter() - started
-        valid = evaluate(model, valid_loader, loss)
-        summary = {"kind": "epoch", "epoch": epoch, "seconds": seconds, "images_per_second": seen / seconds,
-                   "train_loss": float(np.mean(epoch_losses)), "valid_loss": valid["loss"],
-                   "valid_accuracy": valid["accuracy"]}
-        print(f"epoch {epoch} done in {seconds:.1f}s ({seen / seconds:.0f} img/s): train loss "
-              f"{summary['train_loss']:.4f}, valid {'MSE' if loss == 'mse' else 'loss'} {valid['loss']:.4f}, "
-              f"valid accuracy {100 * valid['accuracy']:.2f}%")
+        seconds, seen = time.perf_counter() - started, epoch_tally.seen
+        valid = evaluate(model, valid_loader, config.loss)
+        summary = {"kind": "epoch", "epoch": epoch, "step": step, "seconds": seconds,
+                   "images_per_second": seen / seconds, "lr": optimizer.get_lr(),
+                   "train_loss": epoch_tally.loss, "train_accuracy": epoch_tally.accuracy,
+                   "valid_loss": valid["loss"], "valid_accuracy": valid["accuracy"]}
+        run.say(f"epoch {epoch} done in {seconds:.1f}s ({seen / seconds:.0f} img/s): train loss "
+                f"{summary['train_loss']:.4f}, accuracy {100 * summary['train_accuracy']:.2f}%; valid "
+                f"{'MSE' if config.loss == 'mse' else 'loss'} {valid['loss']:.4f}, accuracy {100 * valid['accuracy']:.2f}%")
         run.log(summary)
-        run.save_checkpoint(model, optimizer, epoch)
+        run.save_checkpoint(model, optimizer, epoch, step)
         summaries.append(summary)
     return summaries
 
 
+class Tally:
+    """Mean loss and accuracy over a stretch of training batches (an epoch, or one logging window)."""
+
+    def __init__(self):
+        self.loss_sum, self.batches, self.hits, self.seen = 0.0, 0, 0, 0
+
+    def add(self, loss, hits, count):
+        self.loss_sum, self.batches = self.loss_sum + loss, self.batches + 1
+        self.hits, self.seen = self.hits + hits, self.seen + count
+
+    @property
+    def loss(self):
+        return self.loss_sum / self.batches
+
+    @property
+    def accuracy(self):
+        return self.hits / self.seen
+
+
 def diverged(value, epoch, batch, optimizer, run):
-    saved = run.checkpoint_epoch()
-    kept = (f"the checkpoint of epoch {saved} in {run.path} is kept" if saved is not None
+    saved = run.checkpoint()
+    kept = (f"the checkpoint of epoch {saved['epoch']} in {run.path} is kept" if saved
             else "no epoch had finished, so no checkpoint was written")
     lr = optimizer.get_lr()
     return UserError(f"the loss became {value} at epoch {epoch}, batch {batch}: the learning rate {lr:g} is too "
                      f"high, lower it (e.g. --lr {lr / 10:g}); {kept}")
 
 
-def progress(batches, total, label):
+def progress(batches, total, label, show=True):
     """A one-line progress bar on an interactive terminal; silent in logs and CI."""
-    if not sys.stderr.isatty() or not total:
+    if not (show and total and sys.stderr.isatty()):
         yield from batches
         return
     for done, item in enumerate(batches, 1):
@@ -180,31 +220,55 @@ class Result:
     eval: dict
 
 
-def fit(config, model=None):
+def fit(config, model=None, resume=None, stop_after=None):
     """Everything a training run does: data, model, optimizer, the loop, the loss plot, a final eval.
 
-    `model` overrides the registry's model named in the config (a lab's variant, say).
+    `model` overrides the registry's model named in the config (a lab's variant, say). `resume`
+    names a run folder to continue from its last checkpoint, with `config` read from that folder.
+    `stop_after` ends this call after that many epochs of the schedule, as an interruption would.
+    In a data-parallel run (paddle.distributed.launch) each rank trains on its shard of every epoch
+    and only rank 0 writes the run folder.
     """
     from models import build_model
 
     check_loss_name(config.loss)
+    select_device(config.device)
+    rank, world_size = world()
     seed_everything(config.seed)
-    model = model or build_model(config.model, num_outputs(config.loss))
-    optimizer = make_optimizer(config.optimizer, config.lr, model.parameters(), config.weight_decay)
+    network = model or build_model(config.model, num_outputs(config.loss))
     datafile = ensure_datafile(config.data, config.source)
+    num_batches = -(-(len(load_course_data(datafile)["train"][0]) // world_size) // config.batch_size)
+    learning_rate = make_schedule(config.lr_schedule, config.lr, config.epochs * num_batches)
+    optimizer = make_optimizer(config.optimizer, learning_rate, network.parameters(), config.weight_decay)
 
-    def loader(mode):
-        return load_data(mode, config.batch_size, image_shape=model.input_shape,
-                         label_dtype=label_dtype(config.loss), datafile=datafile)
+    if resume:
+        run = Run.open(resume, writes=rank == 0, visualdl=config.visualdl)
+        start_epoch, step = run.restore(network, optimizer)
+        run.say(f"resuming {resume} at epoch {start_epoch} (step {step})")
+    else:
+        out = config.out or new_run_path("runs", f"{config.model}-{config.loss}-{config.optimizer}")
+        run = Run.create(out, {**asdict(config), "out": out, "data": datafile}, writes=rank == 0,
+                         visualdl=config.visualdl)
+        start_epoch, step = 0, 0
 
-    out = config.out or new_run_path("runs", f"{config.model}-{config.loss}-{config.optimizer}")
-    run = Run.create(out, {**asdict(config), "out": out, "data": datafile})
-    train_count = len(load_course_data(datafile)["train"][0])
-    epochs = train(model, optimizer, loader("train"), loader("valid"), loss=config.loss, epochs=config.epochs,
-                   log_interval=config.log_interval, run=run, num_batches=-(-train_count // config.batch_size))
-    plot_curves({f"{config.model} ({config.loss}, {config.optimizer} {config.lr:g})": loss_curve(run)},
-                run.file("loss.png"), f"train loss, {config.model}")
-    final = evaluate(model, loader("eval"), config.loss)
+    def loader(mode, shard=None):
+        return load_data(mode, config.batch_size, image_shape=network.input_shape,
+                         label_dtype=label_dtype(config.loss), datafile=datafile, shard=shard)
+
+    inspector = Inspector(network, config.debug_batch) if config.debug_batch is not None else None
+    model = parallel(network)
+    epochs = train(model, optimizer, loader("train", (rank, world_size) if world_size > 1 else None),
+                   loader("valid"), config, run, start_epoch=start_epoch, end_epoch=stop_after, step=step,
+                   scheduler=learning_rate if isinstance(learning_rate, paddle.optimizer.lr.LRScheduler) else None,
+                   num_batches=num_batches)
+    if inspector:
+        inspector.remove()
+    if world_size > 1:  # every rank says what it ended with: data parallelism keeps them identical
+        print(f"rank {rank}: parameter checksum {sum(float(p.astype('float64').sum()) for p in network.parameters()):.10f}")
+    if run.writes:
+        plot_curves({f"{config.model} ({config.loss}, {config.optimizer} {config.lr:g})": loss_curve(run)},
+                    run.file("loss.png"), f"train loss, {config.model}")
+    final = evaluate(network, loader("eval"), config.loss)
     run.log({"kind": "eval", **final})
-    print(f"eval: loss {final['loss']:.4f}, accuracy {100 * final['accuracy']:.2f}%  (run folder: {run.path})")
-    return Result(run, model, epochs, final)
+    run.say(f"eval: loss {final['loss']:.4f}, accuracy {100 * final['accuracy']:.2f}%  (run folder: {run.path})")
+    return Result(run, network, epochs, final)

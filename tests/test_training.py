@@ -38,7 +38,7 @@ def test_a_run_folder_holds_everything(cnn_run):
     run = Run.open(cnn_run.run.path)
     assert run.config["model"] == "cnn" and run.config["seed"] == 0
     assert len(run.records("epoch")) == 2 and run.records("eval")[0]["accuracy"] == cnn_run.eval["accuracy"]
-    assert run.checkpoint_epoch() == 1
+    assert run.checkpoint()["epoch"] == 1 and run.checkpoint()["step"] == 2 * 40
     with open(run.file("loss.png"), "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
 
@@ -90,11 +90,12 @@ def test_a_diverging_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_p
     optimizer = make_optimizer("sgd", 0.01, model.parameters())
     run = Run.create(str(tmp_path / "run"), {"model": "mlp"})
     loaders = [load_data(mode, 50, datafile=small_datafile) for mode in ("train", "valid")]
-    train(model, optimizer, *loaders, loss="mse", epochs=1, log_interval=10, run=run)
+    settings = TrainConfig(model="mlp", loss="mse", epochs=1, log_interval=10)
+    train(model, optimizer, *loaders, settings, run)
     saved = open(run.file(MODEL_FILE), "rb").read()
 
     optimizer.set_lr(1e12)
     with pytest.raises(UserError, match=r"the loss became (nan|inf) at epoch 0, batch \d+: the learning rate 1e\+12 "
                                         r"is too high, lower it \(e.g. --lr 1e\+11\); the checkpoint of epoch 0"):
-        train(model, optimizer, *loaders, loss="mse", epochs=1, log_interval=10, run=run)
+        train(model, optimizer, *loaders, settings, run)
     assert open(run.file(MODEL_FILE), "rb").read() == saved

@@ -1,0 +1,28 @@
+"""Resuming: a run stopped halfway and resumed follows the uninterrupted run exactly."""
+import numpy as np
+
+from digits.runs import MODEL_FILE, Run
+from digits.training import TrainConfig, fit
+
+import paddle
+
+
+def test_a_resumed_run_equals_the_uninterrupted_one(tmp_path, small_datafile):
+    # the course's resume setting: Momentum, polynomial decay stepped every batch; dropout uses Paddle's RNG
+    settings = dict(model="cnn_dropout", loss="ce", optimizer="momentum", lr=0.01, lr_schedule="polynomial",
+                    epochs=4, batch_size=50, log_interval=10, data=small_datafile)
+    straight = fit(TrainConfig(**settings, out=str(tmp_path / "straight")))
+    halfway = fit(TrainConfig(**settings, out=str(tmp_path / "resumed")), stop_after=2)
+    assert Run.open(halfway.run.path).checkpoint()["epoch"] == 1
+    resumed = fit(TrainConfig(**settings, out=str(tmp_path / "resumed")), resume=str(tmp_path / "resumed"))
+
+    expected, got = straight.run.records("batch"), Run.open(resumed.run.path).records("batch")
+    assert [r["step"] for r in got] == [r["step"] for r in expected]
+    assert [r["loss"] for r in got] == [r["loss"] for r in expected]  # bit for bit
+    assert [e["lr"] for e in resumed.epochs] == [e["lr"] for e in straight.epochs[2:]]
+    assert resumed.epochs[-1]["lr"] < 0.01 / 5  # the schedule really decayed
+    for a, b in zip(straight.model.parameters(), resumed.model.parameters()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert resumed.eval == straight.eval
+    assert len(Run.open(resumed.run.path).records("eval")) == 1  # the halfway eval was dropped on resume
+    assert (paddle.load(resumed.run.file(MODEL_FILE))["fc.weight"].numpy() == straight.model.fc.weight.numpy()).all()
