@@ -45,6 +45,20 @@ def run_label(run):
     return f"{c['model']} {c['loss']} {c['optimizer']} lr={c['lr']:g}"
 
 
+def plot_train_valid(run, path, title):
+    """Loss and accuracy against iterations: train (each logging window) and valid (each epoch's end)."""
+    batches, epochs = run.records("batch"), run.records("epoch")
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, metric in zip(axes, ("loss", "accuracy")):
+        ax.plot([r["step"] for r in batches], [r[f"window_{metric}"] for r in batches], label="train", alpha=0.8,
+                marker="." if len(batches) < 40 else None)
+        ax.plot([r["step"] for r in epochs], [r[f"valid_{metric}"] for r in epochs], "o-", label="valid")
+        ax.set(xlabel="iteration (batches)", ylabel=metric, title=f"{title}: {metric}")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    return save(fig, path)
+
+
 def plot_digits(images, labels, path, title=None, columns=10):
     """A grid of 28x28 digits with their labels (or predictions) above each."""
     rows = -(-len(images) // columns)

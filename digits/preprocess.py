@@ -57,3 +57,12 @@ def to_mnist(gray, pixel_range=(-1.0, 1.0), name="the image"):
 
 def load_digit(path, pixel_range=(-1.0, 1.0)):
     return to_mnist(load_grayscale(path), pixel_range, name=path)
+
+
+def digit_photo(digit, path, offset=(20, 30)):
+    """Draw a 28x28 uint8 MNIST digit as a photo of handwriting: dark ink on light paper, 5x larger,
+    off-centre. A stand-in for the student's own photo, to show what the preprocessing undoes."""
+    paper = Image.new("L", (260, 200), 230)
+    paper.paste(Image.fromarray(255 - digit).resize((140, 140), Image.Resampling.BICUBIC), offset)
+    paper.save(path)
+    return path

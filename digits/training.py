@@ -13,7 +13,7 @@ from .data import load_course_data, load_data
 from .debug import Inspector
 from .devices import parallel, select_device, world
 from .errors import UserError
-from .plots import loss_curve, plot_curves
+from .plots import loss_curve, plot_curves, plot_train_valid
 from .prepare import ensure_datafile
 from .runs import Run, new_run_path
 
@@ -268,6 +268,7 @@ def fit(config, model=None, resume=None, stop_after=None):
     if run.writes:
         plot_curves({f"{config.model} ({config.loss}, {config.optimizer} {config.lr:g})": loss_curve(run)},
                     run.file("loss.png"), f"train loss, {config.model}")
+        plot_train_valid(run, run.file("curves.png"), config.model)
     final = evaluate(network, loader("eval"), config.loss)
     run.log({"kind": "eval", **final})
     run.say(f"eval: loss {final['loss']:.4f}, accuracy {100 * final['accuracy']:.2f}%  (run folder: {run.path})")

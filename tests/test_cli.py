@@ -5,12 +5,11 @@ import os
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from conftest import run_script
 from digits.errors import UserError
 from digits.idx import FILES
-from digits.preprocess import load_digit, to_mnist
+from digits.preprocess import digit_photo, load_digit, to_mnist
 
 
 @pytest.fixture(scope="module")
@@ -40,12 +39,7 @@ def digit_photos(source, tmp_path, count):
     raw = gzip.open(os.path.join(source, FILES["test_images"])).read()
     images = np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 28, 28)[:count]
     labels = np.frombuffer(gzip.open(os.path.join(source, FILES["test_labels"])).read(), np.uint8, offset=8)[:count]
-    paths = []
-    for i, image in enumerate(images):
-        paper = Image.new("L", (260, 200), 230)
-        paper.paste(Image.fromarray(255 - image).resize((140, 140), Image.Resampling.BICUBIC), (20 + 7 * i, 30))
-        paths.append(str(tmp_path / f"digit{i}.jpg"))
-        paper.save(paths[-1], quality=90)
+    paths = [digit_photo(image, str(tmp_path / f"digit{i}.jpg"), offset=(20 + 7 * i, 30)) for i, image in enumerate(images)]
     return paths, images, labels
 
 

@@ -25,3 +25,46 @@ def test_lab02_mlp_regression(tmp_path, small_datafile):
     final = float(re.search(r"final train loss ([\d.]+)", out).group(1))
     assert final < first / 2
     assert list(tmp_path.glob("runs/lab02/*/mlp/loss.png"))
+
+
+def test_lab04_loss_functions(tmp_path, small_datafile):
+    out = run_lab("04_loss_functions.py", tmp_path, small_datafile)
+    probabilities = [float(p) for p in re.search(r"softmax \[([\d., ]+)\]", out).group(1).split(", ")]
+    assert abs(sum(probabilities) - 1) < 1e-3 and probabilities == sorted(probabilities, reverse=True)
+    ce, p = re.search(r"true class is 0: ([\d.]+) = -log ([\d.]+)", out).groups()
+    assert abs(float(ce) + __import__("math").log(float(p))) < 1e-3
+    regression = float(re.search(r"regression .* eval accuracy ([\d.]+)%", out).group(1))
+    classification = float(re.search(r"classification .* eval accuracy ([\d.]+)%", out).group(1))
+    assert classification > 30 and classification > regression
+    assert re.search(r"photo.png: \d \(probability", out)
+
+
+def test_lab05_optimizers(tmp_path, small_datafile):
+    out = run_lab("05_optimizers.py", tmp_path, small_datafile)
+    rows = re.findall(r"^(sgd|momentum|adagrad|adam)\s+([\d.e-]+)\s+([\d.]+)\s+([\d.]+)%", out, re.M)
+    assert len(rows) == 7
+    accuracy = {(name, float(lr)): float(acc) for name, lr, _, acc in rows}
+    assert accuracy["momentum", 0.01] > 50 and accuracy["sgd", 0.01] > accuracy["sgd", 0.0001]
+    assert len(list(tmp_path.glob("runs/lab05/*/*.png"))) == 2
+
+
+def test_lab06_devices_and_two_processes(tmp_path, small_datafile):
+    out = run_lab("06_devices_distributed.py", tmp_path, small_datafile)
+    assert "--device auto picks cpu" in out and "this Paddle build is CPU-only" in out
+    assert "ranks end with the same weights: True" in out
+    assert re.search(r"2 processes\s+[\d.]+\s+[\d.]+\s+[\d.]+%", out)
+
+
+def test_lab07_debug_and_regularisation(tmp_path, small_datafile):
+    out = run_lab("07_debug_and_tune.py", tmp_path, small_datafile)
+    assert "conv1    Conv2D     -> [100, 20, 28, 28]" in out and "fc       Linear     -> [100, 10]" in out
+    assert "[debug]   conv2 weight [20, 20, 5, 5]" in out
+    gaps = re.findall(r"^(none|L2 \S+|dropout 0.5)\s+.*\s(-?[\d.]+)%$", out, re.M)
+    assert [name for name, _ in gaps] == ["none", "L2 1e-5", "L2 1e-3", "L2 1e-2", "dropout 0.5"]
+    assert list(tmp_path.glob("runs/lab07/*/none/curves.png"))
+
+
+def test_lab08_resume_is_exact(tmp_path, small_datafile):
+    out = run_lab("08_resume.py", tmp_path, small_datafile)
+    assert "resuming" in out and "(bit for bit: True)" in out and "max weight difference 0" in out
+    assert "learning rate at the end: 0.001000" in out
