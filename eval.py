@@ -3,6 +3,7 @@
     python eval.py runs/RUN                      # loss, accuracy, per-class accuracy, confusion matrix
     python eval.py runs/RUN --split valid
     python eval.py runs/RUN --image my_digit.png another.jpg
+    python eval.py runs/lab09/TIME/export       # an exported (static-graph) model works the same way
 """
 import argparse
 import os
@@ -11,6 +12,7 @@ import digits  # noqa: F401  (quiets Paddle's logging; import before paddle)
 from digits.data import load_course_data, load_data
 from digits.errors import run_main
 from digits.evaluation import predict_photos, report
+from digits.export import is_export, load_exported, read_meta
 from digits.prepare import ensure_datafile
 from digits.runs import MODEL_FILE, Run, load_weights
 from digits.training import label_dtype, num_outputs
@@ -19,7 +21,7 @@ from models import build_model
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("run", help="run folder written by train.py")
+    parser.add_argument("run", help="run folder written by train.py, or a model folder exported by lab 09")
     parser.add_argument("--split", default="eval", choices=("valid", "eval"), help="(default: %(default)s)")
     parser.add_argument("--image", nargs="+", metavar="PATH", help="predict these digit photos instead")
     parser.add_argument("--data", help="course data file (default: the one the run was trained on)")
@@ -28,18 +30,20 @@ def parse_args():
 
 def main():
     args = parse_args()
-    run = Run.open(args.run)
-    config = run.config
-    loss = config["loss"]
-    model = load_weights(build_model(config["model"], num_outputs(loss)), run.file(MODEL_FILE))
+    if is_export(args.run):
+        model, loss, trained_on = load_exported(args.run), read_meta(args.run)["loss"], None
+    else:
+        config = Run.open(args.run).config
+        model = load_weights(build_model(config["model"], num_outputs(config["loss"])), os.path.join(args.run, MODEL_FILE))
+        loss, trained_on = config["loss"], config["data"]
     model.eval()
-    datafile = ensure_datafile(args.data or (config["data"] if os.path.exists(config["data"]) else None))
+    datafile = ensure_datafile(args.data or (trained_on if trained_on and os.path.exists(trained_on) else None))
     if args.image:
-        predict_photos(model, loss, args.image, load_course_data(datafile).pixel_range, run.file("images.png"),
-                       model.input_shape)
+        predict_photos(model, loss, args.image, load_course_data(datafile).pixel_range,
+                       os.path.join(args.run, "images.png"), model.input_shape)
     else:
         loader = load_data(args.split, 500, image_shape=model.input_shape, label_dtype=label_dtype(loss), datafile=datafile)
-        report(model, loss, loader, args.split, run.file(f"confusion-{args.split}.png"))
+        report(model, loss, loader, args.split, os.path.join(args.run, f"confusion-{args.split}.png"))
 
 
 if __name__ == "__main__":
