@@ -35,6 +35,7 @@ def parse_args():
     parser.add_argument("--epochs", type=int, help=f"(default: {defaults.epochs}; with --resume, the run's own)")
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="(default: %(default)s)")
     parser.add_argument("--weight-decay", type=float, default=defaults.weight_decay, help="L2 penalty coefficient (default: %(default)s)")
+    parser.add_argument("--grad-clip", type=float, default=defaults.grad_clip, help="clip the gradient's global norm to this; 0 is off (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=defaults.seed, help="fixes Python, NumPy and Paddle randomness (default: %(default)s)")
     parser.add_argument("--log-interval", type=int, default=defaults.log_interval, help="batches between loss lines (default: %(default)s)")
     parser.add_argument("--device", default=defaults.device, help=f"{DEVICES} (default: %(default)s)")

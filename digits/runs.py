@@ -33,16 +33,18 @@ class Run:
             raise UserError(f"{path} already holds a run: choose another --out, or continue it with --resume {path}")
         run = cls(path, writes)
         if writes:
+            log_writer = visualdl_log_writer() if visualdl else None  # fail before anything is written
             os.makedirs(path, exist_ok=True)
             write_text(run.file(CONFIG), json.dumps(config, indent=2) + "\n")
-            run.scalars = visualdl_writer(path) if visualdl else None
+            run.scalars = log_writer(logdir=run.file("visualdl")) if log_writer else None
         return run
 
     @classmethod
     def open(cls, path, writes=False, visualdl=False):
         if not os.path.exists(os.path.join(path, CONFIG)):
             raise UserError(f"{path} is not a run folder (no {CONFIG}): pass a folder that train.py wrote")
-        return cls(path, writes, visualdl_writer(path) if visualdl and writes else None)
+        scalars = visualdl_log_writer()(logdir=os.path.join(path, "visualdl")) if visualdl and writes else None
+        return cls(path, writes, scalars)
 
     def file(self, name):
         return os.path.join(self.path, name)
@@ -133,12 +135,13 @@ def _rename_state(state, renames):
     return renamed
 
 
-def visualdl_writer(path):
+def visualdl_log_writer():
+    """VisualDL's LogWriter class; VisualDL is optional, so say how to get it when it is missing."""
     try:
         from visualdl import LogWriter
     except ImportError:
         raise UserError("--visualdl needs the optional visualdl package: pip install visualdl") from None
-    return LogWriter(logdir=os.path.join(path, "visualdl"))
+    return LogWriter
 
 
 def new_run_path(root, name):

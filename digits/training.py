@@ -33,6 +33,7 @@ class TrainConfig:
     batch_size: int = 100
     seed: int = 0
     weight_decay: float = 0.0   # L2 penalty coefficient (paddle.regularizer.L2Decay); 0 is none
+    grad_clip: float = 0.0      # clip the gradients' global norm to this (ClipGradByGlobalNorm); 0 is none
     log_interval: int = 100     # print and record the loss every this many batches
     device: str = "auto"        # cpu, gpu, gpu:N, or auto (a GPU if there is one)
     debug_batch: int = None     # print layer shapes on the first batch, weights and outputs at this one
@@ -58,10 +59,12 @@ def make_schedule(name, lr, total_steps):
     raise UserError(f"unknown learning-rate schedule {name!r}: choose one of {', '.join(SCHEDULES)}")
 
 
-def make_optimizer(name, lr, parameters, weight_decay=0.0):
-    """One of the course's optimizers; `weight_decay` adds an L2 penalty on every parameter."""
+def make_optimizer(name, lr, parameters, weight_decay=0.0, grad_clip=0.0):
+    """One of the course's optimizers; `weight_decay` adds an L2 penalty on every parameter and
+    `grad_clip` caps the norm of each step's whole gradient."""
     options = {"learning_rate": lr, "parameters": parameters,
-               "weight_decay": paddle.regularizer.L2Decay(weight_decay) if weight_decay else None}
+               "weight_decay": paddle.regularizer.L2Decay(weight_decay) if weight_decay else None,
+               "grad_clip": paddle.nn.ClipGradByGlobalNorm(grad_clip) if grad_clip else None}
     if name == "sgd":
         return paddle.optimizer.SGD(**options)
     if name == "momentum":
@@ -239,7 +242,8 @@ def fit(config, model=None, resume=None, stop_after=None):
     datafile = ensure_datafile(config.data, config.source)
     num_batches = -(-(len(load_course_data(datafile)["train"][0]) // world_size) // config.batch_size)
     learning_rate = make_schedule(config.lr_schedule, config.lr, config.epochs * num_batches)
-    optimizer = make_optimizer(config.optimizer, learning_rate, network.parameters(), config.weight_decay)
+    optimizer = make_optimizer(config.optimizer, learning_rate, network.parameters(), config.weight_decay,
+                               config.grad_clip)
 
     if resume:
         run = Run.open(resume, writes=rank == 0, visualdl=config.visualdl)

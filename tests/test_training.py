@@ -99,3 +99,23 @@ def test_a_diverging_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_p
                                         r"is too high, lower it \(e.g. --lr 1e\+11\); the checkpoint of epoch 0"):
         train(model, optimizer, *loaders, settings, run)
     assert open(run.file(MODEL_FILE), "rb").read() == saved
+
+
+def test_visualdl_is_optional_and_says_how_to_get_it(tmp_path, small_datafile):
+    try:
+        import visualdl  # noqa: F401
+        pytest.skip("visualdl is installed here")
+    except ImportError:
+        pass
+    with pytest.raises(UserError, match="--visualdl needs the optional visualdl package: pip install visualdl"):
+        fit(config(tmp_path, "vdl", small_datafile, visualdl=True))
+    assert not (tmp_path / "vdl").exists()
+
+
+def test_asking_for_a_gpu_on_a_cpu_build_says_so(tmp_path, small_datafile):
+    if paddle.is_compiled_with_cuda():
+        pytest.skip("this Paddle build has CUDA")
+    with pytest.raises(UserError, match="--device gpu:1: this Paddle build is CPU-only .* use --device cpu or auto"):
+        fit(config(tmp_path, "gpu", small_datafile, device="gpu:1"))
+    with pytest.raises(UserError, match="unknown device 'tpu'"):
+        fit(config(tmp_path, "tpu", small_datafile, device="tpu"))
