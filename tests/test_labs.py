@@ -27,6 +27,17 @@ def test_lab02_mlp_regression(tmp_path, small_datafile):
     assert list(tmp_path.glob("runs/lab02/*/mlp/loss.png"))
 
 
+def test_lab03_cnn_regression_course_vs_clipped(tmp_path, small_datafile):
+    out = run_lab("03_cnn_regression.py", tmp_path, small_datafile)
+    rows = dict(re.findall(r"^(linear \(lr 0.001\)|mlp|cnn, seed 0, course|cnn, seed 0, clipped)\s+(\S+)", out, re.M))
+    assert len(rows) == 4, out[-2000:]
+    dead = dict(re.findall(r"^(cnn, seed 0, \w+)\s+\S+\s+\S+\s+\S+%\s+(\d+)%", out, re.M))
+    # the lab's finding on this seed: the course setting kills every conv2 channel, clipping keeps them
+    assert dead == {"cnn, seed 0, course": "100", "cnn, seed 0, clipped": "0"}, out[-2000:]
+    assert "stalled: constant output" in out
+    assert len(list(tmp_path.glob("runs/lab03/*/*.png"))) == 2
+
+
 def test_lab04_loss_functions(tmp_path, small_datafile):
     out = run_lab("04_loss_functions.py", tmp_path, small_datafile)
     probabilities = [float(p) for p in re.search(r"softmax \[([\d., ]+)\]", out).group(1).split(", ")]
