@@ -29,10 +29,10 @@ class Run:
     @classmethod
     def create(cls, path, config, writes=True, visualdl=False):
         """Start a new run folder; refuse one that already holds a run, so nothing is overwritten."""
-        if os.path.exists(os.path.join(path, CONFIG)):
-            raise UserError(f"{path} already holds a run: choose another --out, or continue it with --resume {path}")
         run = cls(path, writes)
-        if writes:
+        if writes:  # other ranks of a data-parallel run would see the folder rank 0 has just made
+            if os.path.exists(os.path.join(path, CONFIG)):
+                raise UserError(f"{path} already holds a run: choose another --out, or continue it with --resume {path}")
             log_writer = visualdl_log_writer() if visualdl else None  # fail before anything is written
             os.makedirs(path, exist_ok=True)
             write_text(run.file(CONFIG), json.dumps(config, indent=2) + "\n")
@@ -90,7 +90,7 @@ class Run:
             pickle.dump(rng, f)
         # Paddle keys optimizer state by generated parameter names (conv2d_4.w_0), which depend on how
         # many layers a process built before; record them so a restore can translate to its own.
-        names = {key: p.name for key, p in model.named_parameters()}
+        names = parameter_names(model)
         write_text(self.file(STATE_FILE), json.dumps({"epoch": epoch, "step": step, "parameter_names": names,
                                                       "saved": time.strftime("%Y-%m-%d %H:%M:%S")}) + "\n")
 
@@ -111,8 +111,7 @@ class Run:
         if state is None:
             raise UserError(f"{self.path} has no checkpoint yet (no epoch finished): start a new run instead")
         load_weights(model, self.file(MODEL_FILE))
-        current = {key: p.name for key, p in model.named_parameters()}
-        saved_to_current = {state["parameter_names"][key]: name for key, name in current.items()}
+        saved_to_current = {state["parameter_names"][key]: name for key, name in parameter_names(model).items()}
         optimizer.set_state_dict(_rename_state(paddle.load(self.file(OPTIMIZER_FILE)), saved_to_current))
         with open(self.file(RNG_FILE), "rb") as f:
             rng = pickle.load(f)
@@ -124,6 +123,11 @@ class Run:
                 kept = [line for line in f if json.loads(line).get("epoch", state["epoch"] + 1) <= state["epoch"]]
             write_text(self.file(METRICS), "".join(kept))
         return state["epoch"] + 1, state["step"]
+
+
+def parameter_names(model):
+    """{structured key: Paddle's generated name}; state_dict keys are the same with or without DataParallel."""
+    return {key: tensor.name for key, tensor in model.state_dict().items()}
 
 
 def _rename_state(state, renames):
