@@ -27,7 +27,7 @@ defaults = TrainConfig()
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=defaults.model, help=f"one of {', '.join(sorted(MODELS))} (default: %(default)s)")
-    parser.add_argument("--loss", default=defaults.loss, choices=LOSSES, help="mse regresses the digit, ce classifies it (default: %(default)s)")
+    parser.add_argument("--loss", default=defaults.loss, choices=LOSSES, help="mse regresses the digit; ce and sigmoid_ce classify it (default: %(default)s)")
     parser.add_argument("--optimizer", default=defaults.optimizer, choices=OPTIMIZERS, help="(default: %(default)s)")
     parser.add_argument("--lr", type=float, default=defaults.lr, help="learning rate (default: %(default)s)")
     parser.add_argument("--lr-schedule", default=defaults.lr_schedule, choices=SCHEDULES,

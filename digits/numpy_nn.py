@@ -4,6 +4,8 @@ Each layer maps a mini-batch forward and, given dLoss/dOutput, returns dLoss/dIn
 dLoss/dParameter in `grads`. Shapes: inputs [batch, features]. No framework inside: this is what
 Paddle's autograd does for you. Float64 for gradient checks, float32 for training.
 """
+import time
+
 import numpy as np
 
 from .errors import UserError
@@ -247,6 +249,29 @@ def batches(images, labels, batch_size, rng):
     for start in range(0, len(images), batch_size):
         chosen = order[start:start + batch_size]
         yield images[chosen], labels[chosen]
+
+
+def train(network, optimizer, train_split, valid_split, *, epochs, batch_size, seed=0, after_epoch=None):
+    """The NumPy track's one training loop: shuffled mini-batches, an SGD step each, then the
+    validation loss and accuracy after every epoch. `after_epoch(record)` may add to the record
+    (a test score, a note) before it is printed. Returns the epoch records; each keeps its
+    per-iteration losses."""
+    rng, history = np.random.default_rng(seed), []
+    for epoch in range(epochs):
+        started, losses = time.perf_counter(), []
+        for x, y in batches(*train_split, batch_size, rng):
+            losses.append(network.loss_and_gradients(x, y))
+            optimizer.step(network)
+        optimizer.end_epoch()
+        valid_loss, valid_accuracy = network.evaluate(*valid_split)
+        record = {"epoch": epoch, "seconds": time.perf_counter() - started, "losses": losses,
+                  "train_loss": float(np.mean(losses)), "valid_loss": valid_loss, "valid_accuracy": valid_accuracy}
+        if after_epoch:
+            after_epoch(record)
+        print(f"epoch {epoch}: {record['seconds']:.2f}s, train loss {record['train_loss']:.4f}, valid loss "
+              f"{valid_loss:.4f}, valid accuracy {100 * valid_accuracy:.2f}%{record.get('note', '')}")
+        history.append(record)
+    return history
 
 
 def numerical_gradient(f, array, h=1e-6):

@@ -17,7 +17,7 @@ from .plots import loss_curve, plot_curves, plot_train_valid
 from .prepare import ensure_datafile
 from .runs import Run, new_run_path
 
-LOSSES = ("mse", "ce")
+LOSSES = ("mse", "ce", "sigmoid_ce")
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "adam")
 SCHEDULES = ("constant", "polynomial")
 
@@ -25,7 +25,8 @@ SCHEDULES = ("constant", "polynomial")
 @dataclass
 class TrainConfig:
     model: str = "cnn"
-    loss: str = "ce"            # mse: regress the digit's value; ce: classify with cross-entropy
+    loss: str = "ce"            # mse: regress the digit's value; ce: softmax cross-entropy; sigmoid_ce: one
+                                # sigmoid per digit against the one-hot label (Nielsen's cross-entropy cost)
     optimizer: str = "adam"
     lr: float = 0.001
     lr_schedule: str = "constant"  # polynomial: decay linearly from lr to lr/10 over the run, every batch
@@ -78,7 +79,7 @@ def make_optimizer(name, lr, parameters, weight_decay=0.0, grad_clip=0.0):
 
 def check_loss_name(loss):
     if loss not in LOSSES:
-        raise UserError(f"unknown loss {loss!r}: choose mse (regression) or ce (classification)")
+        raise UserError(f"unknown loss {loss!r}: choose mse (regression), ce or sigmoid_ce (classification)")
 
 
 def num_outputs(loss):
@@ -93,6 +94,9 @@ def label_dtype(loss):
 def compute_loss(loss, outputs, labels):
     if loss == "mse":
         return paddle.mean(F.square_error_cost(outputs, labels))
+    if loss == "sigmoid_ce":  # summed over the 10 output units, averaged over the batch
+        targets = F.one_hot(labels[:, 0], outputs.shape[1])
+        return F.binary_cross_entropy_with_logits(outputs, targets, reduction="sum") / outputs.shape[0]
     return F.cross_entropy(outputs, labels)
 
 

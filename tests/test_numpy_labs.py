@@ -1,0 +1,47 @@
+"""The NumPy-track labs run end to end in quick mode and show what they claim."""
+import re
+
+from conftest import run_script
+
+
+def run_lab(name, tmp_path, datafile, *args):
+    done = run_script([f"labs/{name}", "--quick", *args], tmp_path, datafile)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return done.stdout
+
+
+def test_lab11_gradient_check_and_training(tmp_path, small_datafile):
+    out = run_lab("11_numpy_two_layer_net.py", tmp_path, small_datafile)
+    errors = [float(e) for e in re.findall(r"^  \d\.[Wb]\s+([\d.e+-]+)$", out, re.M)]
+    assert len(errors) == 4 and max(errors) <= 1e-6
+    assert float(re.search(r"test accuracy ([\d.]+)%", out).group(1)) > 20  # one epoch of 20 steps; chance is 10
+    assert len(list(tmp_path.glob("runs/lab11/*/*.png"))) == 2
+
+
+def test_lab12_reads_idx_and_tabulates_the_study(tmp_path, small_datafile, source):
+    out = run_lab("12_numpy_three_layer_mlp.py", tmp_path, small_datafile, "--source", source)
+    rows = re.findall(r"^\s+(\S+)\s+(\d+)\s+([\d.]+)\s+(\d+)\s+([\d.]+)%\s+([\d.]+)$", out, re.M)
+    assert len(rows) == 7
+    accuracy = {(hidden, int(batch), float(decay)): float(acc) for hidden, batch, decay, _, acc, _ in rows}
+    for hidden in ("32/16", "128/128", "64/32"):  # more, smaller steps per epoch: the report's finding
+        assert accuracy[hidden, 16, 0.9] > accuracy[hidden, 100, 0.9]
+    assert "best so far: parameters kept" in out
+
+
+def test_lab12_without_the_idx_folder(tmp_path, small_datafile):
+    done = run_script(["labs/12_numpy_three_layer_mlp.py", "--quick", "--source", str(tmp_path / "none")], tmp_path,
+                      small_datafile)
+    assert done.returncode == 2 and "does not exist: this lab reads the IDX files themselves" in done.stderr
+
+
+def test_lab13_design_sweep_in_numpy_and_paddle(tmp_path, small_datafile):
+    out = run_lab("13_feedforward_design.py", tmp_path, small_datafile)
+    assert out.count("test evaluated after epochs [0]") == 2
+    fixed, tuned = (float(a) for a in re.findall(r"best valid ([\d.]+)%", out))
+    assert tuned > fixed  # the lab's fixed lr 0.01 learns slowly
+    for framework in ("numpy", "paddle"):
+        rows = re.findall(rf"^{framework} k=\d" + r"((?:\s+[\d.]+%){4})$", out, re.M)
+        assert len(rows) == 3
+        k, m, best = re.search(rf"best for {framework}: k=(\d), m=(\d+), valid accuracy ([\d.]+)%", out).groups()
+        assert float(best) > 25
+    assert list(tmp_path.glob("runs/lab13/*/valid_accuracy_vs_width.png"))
