@@ -8,5 +8,6 @@ import warnings
 
 os.environ.setdefault("GLOG_minloglevel", "2")  # C++ glog: warnings and errors only
 warnings.filterwarnings("ignore", message="No ccache found")
+warnings.filterwarnings("ignore", message="To copy construct from a tensor")  # raised inside paddle.Model
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

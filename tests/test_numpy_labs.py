@@ -45,3 +45,22 @@ def test_lab13_design_sweep_in_numpy_and_paddle(tmp_path, small_datafile):
         k, m, best = re.search(rf"best for {framework}: k=(\d), m=(\d+), valid accuracy ([\d.]+)%", out).groups()
         assert float(best) > 25
     assert list(tmp_path.glob("runs/lab13/*/valid_accuracy_vs_width.png"))
+
+
+def test_lab14a_regression_capacity_and_sparsity(tmp_path, small_datafile):
+    out = run_lab("14a_regression_and_fitting.py", tmp_path, small_datafile)
+    slope, intercept = (float(v) for v in re.search(r"y = ([\d.-]+) x \+ ([\d.-]+)", out).groups())
+    assert abs(slope - 2) < 0.2 and abs(intercept - 1) < 0.1
+    best_degree = int(re.search(r"lowest at degree (\d+)", out).group(1))
+    assert 2 <= best_degree <= 8  # neither the straight line nor the interpolating polynomial
+    l1, l2 = (int(n) for n in re.findall(r"^L[12]: (\d+) of the 36 useless weights", out, re.M))
+    assert l1 > l2  # L1 gives a sparse model
+
+
+def test_lab14b_generalisation(tmp_path, small_datafile):
+    out = run_lab("14b_generalisation.py", tmp_path, small_datafile)
+    assert len(re.findall(r"dropout 0\.[05]: train [\d.]+%, test [\d.]+%, gap -?[\d.]+ points", out)) == 2
+    assert re.search(r"stopped after \d+ of \d+ epochs; best validation loss [\d.]+ at epoch \d+", out)
+    assert len(re.findall(r"width\s+\d+: accuracy [\d.]+% \+- [\d.]+ over the folds", out)) == 3
+    tests = [float(a) for a in re.findall(r"(?:plain|shifted \+ rotated)\s+: test accuracy ([\d.]+)%", out)]
+    assert len(tests) == 2 and min(tests) > 15

@@ -1,0 +1,132 @@
+"""Lab 14b · Study notes — generalisation on MNIST, in Paddle.
+
+Trained on 10,000 of the training images, so that over-fitting shows within a few epochs:
+1. Dropout: an MLP 784-512-512-10 with and without dropout 0.5; the gap between train and test accuracy.
+2. Early stopping: train until the validation loss has not improved for 3 epochs; keep the best epoch.
+3. K-fold cross-validation (K = 5) to choose the hidden width of a one-hidden-layer MLP.
+4. Data augmentation: random shifts (up to 2 pixels) and rotations (up to 10 degrees) for the course
+   CNN, and their effect on test accuracy.
+
+    python labs/14b_generalisation.py
+"""
+import numpy as np
+from PIL import Image
+
+import digits  # noqa: F401  (quiets Paddle's logging; import before paddle)
+import paddle
+from digits.data import FLAT, IMAGE
+from digits.dataset import MnistDataset
+from digits.errors import run_main
+from digits.lab import lab_arguments, lab_folder, parse_lab_arguments
+from digits.plots import plot_curves
+from digits.training import seed_everything
+from models import build_model
+
+WIDTHS, FOLDS = (32, 128, 512), 5
+
+
+def mlp(hidden, dropout=0.0):
+    layers = []
+    for fan_in, fan_out in zip((784, *hidden[:-1]), hidden):
+        layers += [paddle.nn.Linear(fan_in, fan_out), paddle.nn.ReLU()] + ([paddle.nn.Dropout(dropout)] if dropout else [])
+    return paddle.nn.Sequential(*layers, paddle.nn.Linear(hidden[-1], 10))
+
+
+def trained(network, train_set, valid_set, epochs, callbacks=()):
+    model = paddle.Model(network)
+    model.prepare(paddle.optimizer.Adam(learning_rate=0.001, parameters=network.parameters()),
+                  paddle.nn.CrossEntropyLoss(), paddle.metric.Accuracy())
+    model.fit(train_set, valid_set, batch_size=100, epochs=epochs, shuffle=True, verbose=0, callbacks=list(callbacks))
+    return model
+
+
+def accuracy(model, dataset):
+    return model.evaluate(dataset, batch_size=500, verbose=0)["acc"]
+
+
+class ValidLosses(paddle.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.losses = []
+
+    def on_eval_end(self, logs=None):
+        self.losses.append(float(np.ravel(logs["loss"])[0]))
+
+
+class Augmented(paddle.io.Dataset):
+    """Each time an image is drawn: a random rotation of up to `degrees` and a shift of up to `pixels`."""
+
+    def __init__(self, base, background, degrees=10, pixels=2, seed=0):
+        super().__init__()
+        self.base, self.background, self.degrees, self.pixels = base, background, degrees, pixels
+        self.rng = np.random.default_rng(seed)
+
+    def __getitem__(self, index):
+        image, label = self.base[index]
+        picture = Image.fromarray(image.reshape(28, 28))  # float32 -> mode "F", values unchanged
+        dx, dy = self.rng.integers(-self.pixels, self.pixels + 1, 2)
+        moved = picture.rotate(self.rng.uniform(-self.degrees, self.degrees), resample=Image.Resampling.BILINEAR,
+                               translate=(int(dx), int(dy)), fillcolor=self.background)
+        return np.asarray(moved, dtype=np.float32).reshape(image.shape), label
+
+    def __len__(self):
+        return len(self.base)
+
+
+def main():
+    args = parse_lab_arguments(lab_arguments(__doc__, epochs=10))
+    count = 1000 if args.quick else 10_000
+    out = lab_folder("lab14b")
+
+    def split(mode, shape, size=None):
+        dataset = MnistDataset(mode, image_shape=shape, label_dtype="int64")
+        return paddle.io.Subset(dataset, range(min(size or len(dataset), len(dataset))))
+
+    train_set, valid_set, test_set = split("train", FLAT, count), split("valid", FLAT, count // 5), split("eval", FLAT)
+
+    print("1. dropout")
+    for dropout in (0.0, 0.5):
+        seed_everything(args.seed)
+        model = trained(mlp((512, 512), dropout), train_set, valid_set, args.epochs)
+        train_accuracy, test_accuracy = accuracy(model, train_set), accuracy(model, test_set)
+        print(f"   dropout {dropout}: train {100 * train_accuracy:.2f}%, test {100 * test_accuracy:.2f}%, "
+              f"gap {100 * (train_accuracy - test_accuracy):.2f} points")
+
+    print("2. early stopping on the validation loss (patience 3)")
+    seed_everything(args.seed)
+    record = ValidLosses()
+    stopper = paddle.callbacks.EarlyStopping(monitor="loss", mode="min", patience=3, save_best_model=False)
+    model = trained(mlp((512, 512)), train_set, valid_set, 3 * args.epochs, [record, stopper])
+    best = int(np.argmin(record.losses))
+    print(f"   stopped after {len(record.losses)} of {3 * args.epochs} epochs; best validation loss "
+          f"{record.losses[best]:.4f} at epoch {best + 1}; test accuracy {100 * accuracy(model, test_set):.2f}%")
+    plot_curves({"validation loss": (list(range(1, len(record.losses) + 1)), record.losses)},
+                f"{out}/early_stopping.png", "validation loss per epoch", xlabel="epoch", ylabel="loss")
+
+    print(f"3. {FOLDS}-fold cross-validation of the hidden width")
+    folds = np.array_split(np.random.default_rng(args.seed).permutation(count), FOLDS)
+    scores = {}
+    for width in WIDTHS:
+        scores[width] = []
+        for k in range(FOLDS):
+            seed_everything(args.seed)
+            held_out = paddle.io.Subset(train_set, folds[k].tolist())
+            rest = paddle.io.Subset(train_set, np.concatenate(folds[:k] + folds[k + 1:]).tolist())
+            scores[width].append(accuracy(trained(mlp((width,)), rest, None, max(1, args.epochs // 2)), held_out))
+        print(f"   width {width:4d}: accuracy {100 * np.mean(scores[width]):.2f}% +- {100 * np.std(scores[width]):.2f} over the folds")
+    chosen = max(WIDTHS, key=lambda w: np.mean(scores[w]))
+    seed_everything(args.seed)
+    final = trained(mlp((chosen,)), train_set, None, max(1, args.epochs // 2))
+    print(f"   chosen width {chosen}: test accuracy {100 * accuracy(final, test_set):.2f}%")
+
+    print("4. data augmentation for the CNN")
+    cnn_train, cnn_test = split("train", IMAGE, count), split("eval", IMAGE)
+    background = float(cnn_train[0][0].min())
+    for name, dataset in (("plain", cnn_train), ("shifted + rotated", Augmented(cnn_train, background, seed=args.seed))):
+        seed_everything(args.seed)
+        model = trained(build_model("cnn", 10), dataset, None, max(1, args.epochs // 2))
+        print(f"   {name:18s}: test accuracy {100 * accuracy(model, cnn_test):.2f}%")
+
+
+if __name__ == "__main__":
+    run_main(main)
