@@ -4,7 +4,8 @@ A digit's label is a category, not a quantity: predicting 3.6 for a 4 says nothi
 gets 10 outputs, one score per digit; softmax turns scores into probabilities, and cross-entropy,
 -log p(true digit), punishes a confident wrong answer hard. This lab shows softmax on a small
 example and the -log p curve, trains the same CNN both ways with the same budget (SGD 0.01, batch
-100), compares eval accuracy, and reads a digit photo with the classifier (yours with --image).
+100; the regression with lab 03's gradient clipping), compares eval accuracy, and reads a digit
+photo with the classifier (yours with --image).
 
     python labs/04_loss_functions.py [--image my_digit.jpg]
 """
@@ -41,11 +42,12 @@ def main():
 
     results = {}
     for loss in ("mse", "ce"):
+        # the regression gets lab 03's gradient clipping: without it the CNN regressor can stall at the mean
         config = TrainConfig(model="cnn", loss=loss, optimizer="sgd", lr=0.01, epochs=args.epochs, seed=args.seed,
-                             log_interval=200, out=f"{out}/cnn-{loss}")
+                             grad_clip=1.0 if loss == "mse" else 0.0, log_interval=200, out=f"{out}/cnn-{loss}")
         results[loss] = fit(config)
     print(f"\nsame CNN, SGD 0.01, {args.epochs} epochs:")
-    for loss, name in (("mse", "regression (MSE, rounded prediction)"), ("ce", "classification (softmax + CE)")):
+    for loss, name in (("mse", "regression (MSE, clipped, rounded)"), ("ce", "classification (softmax + CE)")):
         print(f"  {name:38s} eval accuracy {100 * results[loss].eval['accuracy']:.2f}%")
 
     paths = args.image or [digit_photo(eval_digit(), f"{out}/photo.png")]
