@@ -48,13 +48,14 @@ def parse_args():
     parser.add_argument("--stop-after", type=int, metavar="N", help="stop after epoch N of the run's schedule; --resume continues it")
     parser.add_argument("--compare", nargs="+", metavar="RUN_DIR", help="overlay these runs' loss curves instead of training")
     parser.add_argument("--compare-out", default="runs/compare.png", help="where --compare writes its PNG (default: %(default)s)")
+    parser.add_argument("--log-scale", action="store_true", help="--compare with a logarithmic loss axis")
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
     if args.compare:
-        path = plot_runs([Run.open(d) for d in args.compare], args.compare_out, "train loss")
+        path = plot_runs([Run.open(d) for d in args.compare], args.compare_out, "train loss", logy=args.log_scale)
         print(f"wrote {path}")
         return
     if args.resume:

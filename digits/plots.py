@@ -1,4 +1,6 @@
 """Figures the labs draw: loss curves (one run or several overlaid), digit grids, a confusion matrix."""
+import os
+
 import matplotlib
 
 matplotlib.use("Agg")  # files only: the labs run on servers and in CI without a display
@@ -37,12 +39,15 @@ def loss_curve(run):
 def plot_runs(runs, path, title="train loss", labels=None, logy=False):
     """Overlay the loss curves of several runs: how a student compares, say, the MLP and the CNN."""
     labels = labels or [run_label(run) for run in runs]
+    if len(set(labels)) < len(labels):  # runs that differ in something the label omits: name their folders
+        labels = [f"{label} ({os.path.basename(os.path.normpath(run.path))})" for label, run in zip(labels, runs)]
     return plot_curves({label: loss_curve(run) for label, run in zip(labels, runs)}, path, title, logy=logy)
 
 
 def run_label(run):
     c = run.config
-    return f"{c['model']} {c['loss']} {c['optimizer']} lr={c['lr']:g}"
+    extras = [f"{name}={c[key]:g}" for key, name in (("grad_clip", "clip"), ("weight_decay", "L2")) if c.get(key)]
+    return " ".join([c["model"], c["loss"], c["optimizer"], f"lr={c['lr']:g}", *extras])
 
 
 def plot_train_valid(run, path, title):

@@ -124,7 +124,7 @@ def test_a_diverging_run_stops_with_advice(tmp_path, small_datafile):
 
 def test_compare_overlays_runs(trained, tmp_path, small_datafile):
     run, _ = trained
-    done = run_script(["train.py", "--compare", str(run), str(run), "--compare-out", str(tmp_path / "c.png")],
+    done = run_script(["train.py", "--compare", str(run), str(run), "--compare-out", str(tmp_path / "c.png"), "--log-scale"],
                       tmp_path, small_datafile)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
