@@ -55,8 +55,11 @@ def load_exported(folder):
     return layer
 
 
-def predictor(folder):
-    """A paddle.inference predictor on the CPU; returns a function from a NumPy batch to NumPy outputs."""
+def predictor(folder, onednn=True):
+    """A paddle.inference predictor on the CPU; returns a function from a NumPy batch to NumPy outputs.
+
+    oneDNN kernels are faster but sum in another order than the dynamic graph's (float32 rounding);
+    onednn=False uses the same kernels as training, for outputs identical to it."""
     from paddle import inference
     graph = next((os.path.join(folder, f) for f in ("model.json", "model.pdmodel") if os.path.exists(os.path.join(folder, f))), None)
     if graph is None:
@@ -64,6 +67,8 @@ def predictor(folder):
     config = inference.Config(graph, os.path.join(folder, "model.pdiparams"))
     config.disable_gpu()
     config.disable_glog_info()
+    if not onednn:
+        config.disable_mkldnn()
     engine = inference.create_predictor(config)
     images, outputs = engine.get_input_handle(engine.get_input_names()[0]), engine.get_output_handle(engine.get_output_names()[0])
 

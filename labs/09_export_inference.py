@@ -4,8 +4,10 @@ Training runs in dynamic mode: Python executes each layer as it goes. For deploy
 traced once into a static graph (paddle.jit.to_static with an InputSpec whose batch size is None,
 so any batch size works) and saved as model.json + model.pdiparams. That file can be loaded back
 with paddle.jit.load, or served by paddle.inference without the Python model code. This lab checks
-all three give the same outputs on 1,000 eval images and measures each one's speed. eval.py accepts
-the export folder too. Optional: ONNX export with paddle2onnx, checked with onnxruntime.
+they give the same outputs on 1,000 eval images and measures each one's speed. paddle.inference with
+oneDNN kernels is fastest; they add in a different order, so its outputs differ in float32 rounding
+(about 1e-6 relative), while plain kernels match exactly. eval.py accepts the export folder too.
+Optional: ONNX export with paddle2onnx, checked with onnxruntime.
 
     python labs/09_export_inference.py [--run runs/RUN]
 """
@@ -46,11 +48,13 @@ def main():
     jit_model = load_exported(folder)
     with paddle.no_grad():
         jitted, jit_speed = timed(lambda batch: jit_model(paddle.to_tensor(batch)).numpy(), images)
+    plain, plain_speed = timed(predictor(folder, onednn=False), images)
     served, serve_speed = timed(predictor(folder), images)
 
     print(f"\nexported to {folder}; outputs on {len(images)} eval images:")
     print(f"  {'dynamic graph':22s} {dynamic_speed:8.0f} images/s")
-    for label, outputs, speed in (("paddle.jit.load", jitted, jit_speed), ("paddle.inference", served, serve_speed)):
+    for label, outputs, speed in (("paddle.jit.load", jitted, jit_speed), ("paddle.inference", plain, plain_speed),
+                                  ("inference + oneDNN", served, serve_speed)):
         print(f"  {label:22s} {speed:8.0f} images/s   max |difference| from dynamic {np.abs(outputs - dynamic).max():.2e}"
               f"   same predictions: {np.array_equal(outputs.argmax(1), dynamic.argmax(1))}")
     onnx_check(folder, images, dynamic)

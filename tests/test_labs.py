@@ -84,8 +84,9 @@ def test_lab08_resume_is_exact(tmp_path, small_datafile):
 def test_lab09_export_parity_and_eval_of_the_export(tmp_path, small_datafile):
     out = run_lab("09_export_inference.py", tmp_path, small_datafile)
     differences = [float(d) for d in re.findall(r"max \|difference\| from dynamic ([\d.e+-]+)", out)]
-    assert len(differences) >= 2 and max(differences) <= 1e-5
-    assert out.count("same predictions: True") == 2
+    assert len(differences) >= 3 and differences[0] == 0 and differences[1] == 0  # jit.load, plain inference
+    assert max(differences) <= 1e-4  # oneDNN: float32 rounding of logits up to ~20
+    assert out.count("same predictions: True") == 3
     export = next(tmp_path.glob("runs/lab09/*/export"))
     done = run_script(["eval.py", str(export)], tmp_path, small_datafile)
     assert done.returncode == 0, done.stderr
