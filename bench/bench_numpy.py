@@ -2,6 +2,10 @@
 vectorised over the mini-batch as digits/numpy_nn.py does, against a per-sample loop (timed on a
 slice and extrapolated).
 
+One BLAS thread, as the NumPy labs should run: a batch's matrices are small, and on this shared
+2-core machine OpenBLAS's second thread spins waiting for a core, which made an epoch 4-6 s instead
+of 0.25 s. To see that, run it with OPENBLAS_NUM_THREADS=2.
+
     python bench/bench_numpy.py
 """
 import os
@@ -9,7 +13,9 @@ import statistics
 import sys
 import time
 
-import numpy as np
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # read when NumPy loads OpenBLAS, so before the import
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from digits.data import load_course_data  # noqa: E402
@@ -33,6 +39,7 @@ def main():
     images, labels = load_course_data(ensure_datafile())["train"]
     times, network = epoch_seconds(images, labels, 100, repeats=6)
     vectorised = statistics.median(times[1:])  # the first epoch pays for warming caches and BLAS threads
+    print(f"OpenBLAS threads: {os.environ['OPENBLAS_NUM_THREADS']}")
     print(f"784-100-10, batch 100, {len(images)} images: {vectorised:.3f} s per epoch (median of {len(times) - 1}; "
           f"target <= 1 s); valid accuracy after {len(times)} epochs "
           f"{100 * network.accuracy(*load_course_data()['valid']):.2f}%")

@@ -243,6 +243,14 @@ class SGD:
         self.lr *= self.decay
 
 
+def pixels_in_unit_range(data):
+    """The course data's splits, {mode: (images, labels)}, with pixels mapped from the file's range
+    (e.g. [-1, 1]) to [0, 1], the inputs the textbook networks of the NumPy track are designed for."""
+    background, ink = data.pixel_range
+    return {mode: ((images - background) / (ink - background), labels)
+            for mode, (images, labels) in data.splits.items()}
+
+
 def batches(images, labels, batch_size, rng):
     """Shuffled mini-batches of one epoch: fancy-indexed slices, no per-sample loop."""
     order = rng.permutation(len(images))

@@ -1,7 +1,8 @@
 """Lab 14a · Study notes — regression, capacity and regularisation, on synthetic data in Paddle.
 
 1. Regression by gradient descent: one variable (y = 2x + 1), several variables, and a polynomial
-   (a linear layer on the features x, x^2, x^3), each fitted with Paddle and plotted.
+   (a linear layer on the features x, x^2, x^3), each fitted with Paddle; the fitted line and curve
+   are plotted, and the three training losses per step.
 2. Under- and over-fitting: polynomials of growing degree fitted exactly (least squares) to 15 noisy
    samples of a sine; train error keeps falling while test error falls, then climbs.
 3. L1 vs L2: 40 features of which 4 matter. L1 drives the useless weights to zero (a sparse model);
@@ -21,16 +22,18 @@ from digits.training import seed_everything
 
 
 def fit_linear(features, targets, steps, lr=0.1, regularizer=None):
-    """A Paddle Linear layer fitted to (features, targets) by full-batch gradient descent on the MSE."""
+    """A Paddle Linear layer fitted to (features, targets) by full-batch gradient descent on the MSE;
+    returns the layer and its loss at every step."""
     layer = paddle.nn.Linear(features.shape[1], 1)
     optimizer = paddle.optimizer.SGD(learning_rate=lr, parameters=layer.parameters(), weight_decay=regularizer)
-    x, y = paddle.to_tensor(features), paddle.to_tensor(targets)
+    x, y, losses = paddle.to_tensor(features), paddle.to_tensor(targets), []
     for _ in range(steps):
         loss = F.mse_loss(layer(x), y)
         loss.backward()
         optimizer.step()
         optimizer.clear_grad()
-    return layer, float(loss)
+        losses.append(float(loss))
+    return layer, losses
 
 
 def listed(values):
@@ -45,28 +48,34 @@ def main():
     out = lab_folder("lab14a")
 
     # 1. One variable, several variables, a polynomial.
+    losses = {}
     x = rng.uniform(-1, 1, (100, 1)).astype(np.float32)
     y = (2 * x + 1 + rng.normal(0, 0.1, x.shape)).astype(np.float32)
-    layer, loss = fit_linear(x, y, steps)
-    print(f"one variable: y = {layer.weight.item():.3f} x + {layer.bias.item():.3f} (truth 2x + 1), MSE {loss:.4f}")
+    layer, losses["one variable"] = fit_linear(x, y, steps)
+    print(f"one variable: y = {layer.weight.item():.3f} x + {layer.bias.item():.3f} (truth 2x + 1), "
+          f"MSE {losses['one variable'][-1]:.4f}")
     line = np.linspace(-1, 1, 50, dtype=np.float32)[:, None]
     plot_curves({"fit": (line[:, 0], layer(paddle.to_tensor(line)).numpy()[:, 0]), "truth 2x+1": (line[:, 0], 2 * line[:, 0] + 1)},
                 f"{out}/one_variable.png", "one-variable regression", xlabel="x", ylabel="y")
 
     true_w = np.array([[1.5], [-2.0], [0.5]], dtype=np.float32)
     X = rng.normal(0, 1, (200, 3)).astype(np.float32)
-    layer, loss = fit_linear(X, (X @ true_w + 0.3 + rng.normal(0, 0.1, (200, 1))).astype(np.float32), steps)
+    targets = (X @ true_w + 0.3 + rng.normal(0, 0.1, (200, 1))).astype(np.float32)
+    layer, losses["three variables"] = fit_linear(X, targets, steps)
     print(f"three variables: w = {listed(layer.weight.numpy()[:, 0])} (truth {true_w[:, 0].tolist()}), "
-          f"b = {layer.bias.item():.3f} (truth 0.3), MSE {loss:.4f}")
+          f"b = {layer.bias.item():.3f} (truth 0.3), MSE {losses['three variables'][-1]:.4f}")
 
     cubic = (x ** 3 - x + rng.normal(0, 0.05, x.shape)).astype(np.float32)
     powers = np.hstack([x, x ** 2, x ** 3])
-    layer, loss = fit_linear(powers, cubic, steps * 5, lr=0.3)
+    layer, losses["polynomial"] = fit_linear(powers, cubic, steps * 5, lr=0.3)
     curve = np.hstack([line, line ** 2, line ** 3])
     print(f"polynomial: coefficients of x, x^2, x^3 = {listed(layer.weight.numpy()[:, 0])} "
-          f"(truth [-1, 0, 1]), MSE {loss:.4f}")
+          f"(truth [-1, 0, 1]), MSE {losses['polynomial'][-1]:.4f}")
     plot_curves({"fit": (line[:, 0], layer(paddle.to_tensor(curve)).numpy()[:, 0]), "truth x^3 - x": (line[:, 0], line[:, 0] ** 3 - line[:, 0])},
                 f"{out}/polynomial.png", "polynomial regression", xlabel="x", ylabel="y")
+    plot_curves({name: (list(range(1, len(values) + 1)), values) for name, values in losses.items()},
+                f"{out}/regression_losses.png", "training loss of the three regressions", xlabel="step",
+                ylabel="MSE", logy=True)
 
     # 2. Capacity: exact least-squares polynomials of degree 0..12 on 15 noisy points.
     def sample(count):

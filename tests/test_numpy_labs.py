@@ -25,7 +25,8 @@ def test_lab12_reads_idx_and_tabulates_the_study(tmp_path, small_datafile, sourc
     accuracy = {(hidden, int(batch), float(decay)): float(acc) for hidden, batch, decay, _, acc, _ in rows}
     for hidden in ("32/16", "128/128", "64/32"):  # more, smaller steps per epoch: the report's finding
         assert accuracy[hidden, 16, 0.9] > accuracy[hidden, 100, 0.9]
-    assert "best so far: parameters kept" in out
+    assert "best so far: parameters saved" in out
+    assert len(list(tmp_path.glob("runs/lab12/*/*.npz"))) == 7  # the best parameters of each run
 
 
 def test_lab12_without_the_idx_folder(tmp_path, small_datafile):
@@ -55,6 +56,8 @@ def test_lab14a_regression_capacity_and_sparsity(tmp_path, small_datafile):
     assert 2 <= best_degree <= 8  # neither the straight line nor the interpolating polynomial
     l1, l2 = (int(n) for n in re.findall(r"^L[12]: (\d+) of the 36 useless weights", out, re.M))
     assert l1 > l2  # L1 gives a sparse model
+    figures = {path.name for path in tmp_path.glob("runs/lab14a/*/*.png")}
+    assert figures == {"one_variable.png", "polynomial.png", "regression_losses.png", "under_over_fitting.png"}
 
 
 def test_lab14b_generalisation(tmp_path, small_datafile):
@@ -64,3 +67,4 @@ def test_lab14b_generalisation(tmp_path, small_datafile):
     assert len(re.findall(r"width\s+\d+: accuracy [\d.]+% \+- [\d.]+ over the folds", out)) == 3
     tests = [float(a) for a in re.findall(r"(?:plain|shifted \+ rotated)\s+: test accuracy ([\d.]+)%", out)]
     assert len(tests) == 2 and min(tests) > 15
+    assert list(tmp_path.glob("runs/lab14b/*/early_stopping.png"))

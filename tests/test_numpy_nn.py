@@ -7,7 +7,7 @@ import pytest
 from digits.data import load_course_data
 from digits.errors import UserError
 from digits.numpy_nn import (LOSSES, SGD, Affine, Dropout, ReLU, Sigmoid, Tanh, batches, gradient_check, mlp,
-                             numerical_gradient, relative_error)
+                             numerical_gradient, pixels_in_unit_range, relative_error)
 
 TOLERANCE = 1e-6  # max relative error of backprop against central differences, float64
 PARITY = 1e-5     # max relative error between the NumPy net and its Paddle twin, float32
@@ -133,6 +133,15 @@ def test_training_learns_and_parameters_round_trip(small_datafile, tmp_path):
     np.testing.assert_array_equal(copy.forward(data["eval"][0]), network.forward(data["eval"][0]))
     with pytest.raises(UserError, match="do not fit this network"):
         mlp([784, 30, 10]).load(str(tmp_path / "params.npz"))
+
+
+def test_pixels_in_unit_range(small_datafile):
+    data = load_course_data(small_datafile)
+    splits = pixels_in_unit_range(data)
+    for mode, (images, labels) in splits.items():
+        assert images.dtype == np.float32 and images.min() == 0.0 and images.max() == pytest.approx(1.0)
+        np.testing.assert_array_equal(images * 2 - 1, data[mode][0])  # the course file's [-1, 1], mapped back
+        assert labels is data[mode][1]
 
 
 def test_unknown_choices_are_refused():
