@@ -7,6 +7,9 @@ import os
 import warnings
 
 os.environ.setdefault("GLOG_minloglevel", "2")  # C++ glog: warnings and errors only
+# The NumPy labs multiply small matrices; a second OpenBLAS thread mostly spins waiting for a core
+# (measured 10x slower epochs on a busy 2-core machine). Read when NumPy loads, so import digits first.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 warnings.filterwarnings("ignore", message="No ccache found")
 warnings.filterwarnings("ignore", message="To copy construct from a tensor")  # raised inside paddle.Model
 

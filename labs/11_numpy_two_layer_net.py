@@ -10,9 +10,9 @@ Reference: test accuracy about 97%.
 
     python labs/11_numpy_two_layer_net.py
 """
+import digits  # noqa: F401  (first: it sets NumPy's BLAS threads before NumPy loads)
 import numpy as np
 
-import digits  # noqa: F401
 from digits.data import load_course_data
 from digits.errors import run_main
 from digits.lab import lab_arguments, lab_folder, parse_lab_arguments

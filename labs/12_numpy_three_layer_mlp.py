@@ -9,11 +9,11 @@ The report says a batch of 10-20 lifted accuracy to 97-98% and that the decay di
 
     python labs/12_numpy_three_layer_mlp.py --source ../shared/data/mnist
 """
+import digits  # noqa: F401  (first: it sets NumPy's BLAS threads before NumPy loads)
 import os
 
 import numpy as np
 
-import digits  # noqa: F401
 from digits.errors import UserError, run_main
 from digits.idx import read_source
 from digits.lab import lab_arguments, lab_folder, parse_lab_arguments

@@ -15,9 +15,9 @@ NumPy network of this kind ~95% (quadratic cost) and ~98% (cross-entropy + L2, 1
 
     python labs/13_feedforward_design.py
 """
+import digits  # noqa: F401  (first: BLAS threads for NumPy, quiet logs for Paddle)
 import time
 
-import digits  # noqa: F401  (quiets Paddle's logging; import before paddle)
 from digits.data import load_course_data
 from digits.errors import run_main
 from digits.lab import lab_arguments, lab_folder, parse_lab_arguments
