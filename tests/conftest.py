@@ -32,3 +32,10 @@ def run_script(args, cwd, datafile=None, env=None, timeout=600):
     script = os.path.join(digits.PROJECT_ROOT, args[0])
     return subprocess.run([sys.executable, script, *args[1:]], cwd=cwd, env=full_env, capture_output=True,
                           text=True, timeout=timeout)
+
+
+def run_lab(name, tmp_path, datafile, *args):
+    """Run labs/<name> in quick mode on `datafile`; fail with its output unless it succeeds."""
+    done = run_script([f"labs/{name}", "--quick", *args], tmp_path, datafile)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return done.stdout

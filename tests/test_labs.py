@@ -1,13 +1,7 @@
 """Every lab runs end to end in quick mode (one epoch on the small course file) and shows its result."""
 import re
 
-from conftest import run_script
-
-
-def run_lab(name, tmp_path, datafile, *args):
-    done = run_script([f"labs/{name}", "--quick", *args], tmp_path, datafile)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    return done.stdout
+from conftest import run_lab, run_script
 
 
 def test_lab01_data(tmp_path, small_datafile):

@@ -1,13 +1,7 @@
 """The NumPy-track labs run end to end in quick mode and show what they claim."""
 import re
 
-from conftest import run_script
-
-
-def run_lab(name, tmp_path, datafile, *args):
-    done = run_script([f"labs/{name}", "--quick", *args], tmp_path, datafile)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    return done.stdout
+from conftest import run_lab, run_script
 
 
 def test_lab11_gradient_check_and_training(tmp_path, small_datafile):
