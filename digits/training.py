@@ -227,10 +227,11 @@ class Result:
     eval: dict
 
 
-def fit(config, model=None, resume=None, stop_after=None):
+def fit(config, build_model_fn=None, resume=None, stop_after=None):
     """Everything a training run does: data, model, optimizer, the loop, the loss plot, a final eval.
 
-    `model` overrides the registry's model named in the config (a lab's variant, say). `resume`
+    `build_model_fn()`, called after seeding so the seed fixes its initial weights, replaces the
+    registry's model named in the config (a lab's variant with options, say). `resume`
     names a run folder to continue from its last checkpoint, with `config` read from that folder.
     `stop_after` ends this call after that many epochs of the schedule, as an interruption would.
     In a data-parallel run (paddle.distributed.launch) each rank trains on its shard of every epoch
@@ -242,7 +243,7 @@ def fit(config, model=None, resume=None, stop_after=None):
     select_device(config.device)
     rank, world_size = world()
     seed_everything(config.seed)
-    network = model or build_model(config.model, num_outputs(config.loss))
+    network = build_model_fn() if build_model_fn else build_model(config.model, num_outputs(config.loss))
     datafile = ensure_datafile(config.data, config.source)
     num_batches = -(-(len(load_course_data(datafile)["train"][0]) // world_size) // config.batch_size)
     learning_rate = make_schedule(config.lr_schedule, config.lr, config.epochs * num_batches)

@@ -24,7 +24,7 @@ from digits.lab import lab_arguments, lab_folder, parse_lab_arguments
 from digits.numpy_nn import SGD, mlp, pixels_in_unit_range, train
 from digits.plots import plot_curves
 from digits.prepare import ensure_datafile
-from digits.training import TrainConfig, fit, seed_everything
+from digits.training import TrainConfig, fit
 from models import build_model
 
 L2 = 5.0 / 50_000
@@ -89,9 +89,9 @@ def sweep_point(framework, depth, width, epochs, seed, splits, datafile, out):
     config = TrainConfig(model="sigmoid_mlp", loss="sigmoid_ce", optimizer="sgd", lr=TUNED_LR, weight_decay=L2,
                          epochs=epochs, batch_size=50, seed=seed, log_interval=10**6, data=datafile,
                          out=f"{out}/paddle-k{depth}-m{width}")
-    seed_everything(seed)  # fit seeds only after the model exists: seed its initial weights here
-    model = build_model("sigmoid_mlp", 10, hidden=[width] * depth, input_range=load_course_data(datafile).pixel_range)
-    return fit(config, model=model).epochs[-1]["valid_accuracy"]
+    pixel_range = load_course_data(datafile).pixel_range
+    network = lambda: build_model("sigmoid_mlp", 10, hidden=[width] * depth, input_range=pixel_range)  # noqa: E731
+    return fit(config, network).epochs[-1]["valid_accuracy"]
 
 
 if __name__ == "__main__":
