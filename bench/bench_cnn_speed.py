@@ -1,35 +1,48 @@
-"""Training speed of the course CNN (conv 20@5x5 -> relu -> pool 2, twice, Linear(980, 10)), batch 100:
-forward + backward + SGD step on synthetic float32 input, in images/s and projected seconds per
-50,000-image epoch (target <= 11 s). Variants run side by side (interleaved) in one process per
-thread count, so load from other processes hits them alike; ratios are against plain Paddle.
+"""How fast the course CNN trains on this CPU: Paddle's own kernels, the project's oneDNN layers, PyTorch.
 
-    python bench/bench_cnn_speed.py [--quick] [--threads 1 2] [--torch-python /tmp/torchvenv/bin/python]
+The course CNN (conv 20@5x5 pad 2 -> relu -> pool 2, twice, Linear(980, 10)), cross-entropy, batch 100,
+on the real course data (work/mnist.json.gz). Three measurements, each printed as a table of medians:
 
-Variants: plain Paddle dynamic (nn.Conv2D, nn.MaxPool2D); "fast" (digits.fastconv.conv2d_layer /
-maxpool_layer: GemmConv2D for conv1, Paddle's kernel for conv2, mask-backward max pool); both under
-paddle.jit.to_static; PyTorch 2.13 (same model) when --torch-python names a python that has torch
-(the project itself does not depend on torch; make one with
-`python3 -m venv /tmp/torchvenv && /tmp/torchvenv/bin/pip install torch==2.13.0 numpy`).
+1. training step: forward + backward + SGD step on real batches, images/s and the 50,000-image epoch
+   it implies, per thread count. Paddle variants run interleaved in one process, so load from other
+   processes hits them alike; PyTorch runs in its own process right after, on the same batches.
+2. training epoch: 50,000 real images (or --epoch-batches of them, projected) through a whole loop:
+   the course's loop (its JSON loader building each batch from per-sample np.array calls, Paddle's
+   layers), the project's loop with Paddle's layers (--no-onednn), the project's loop (oneDNN), PyTorch.
+3. time to 99% (--time-to-99): `python train.py --preset minute`, wall time from start to the eval
+   accuracy, warm data cache, and the same run with --no-onednn.
+
+    python bench/bench_cnn_speed.py [--quick] [--threads 1 2] [--time-to-99] [--torch-python PYTHON]
+
+PyTorch is an optional peer the project does not depend on: give --torch-python the python of a
+virtualenv that has it (`python3 -m venv /tmp/torchvenv && /tmp/torchvenv/bin/pip install torch==2.13.0 numpy`).
+Peak RSS is per process: a worker's row shows the peak of the process that ran it.
 """
 import argparse
 import json
 import os
+import re
 import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
 BATCH, EPOCH_IMAGES = 100, 50_000
+STEP_BATCHES = 10    # distinct real batches the step measurement cycles through
+TARGET_SECONDS = 11  # the issue's target per epoch
+RECIPE = ["--preset", "minute"]  # train.py's 99%-in-a-minute run
 
 
 def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure(steps_by_name, repeats, steps, warmup):
-    """Interleave the variants: each repeat times `steps` training steps of every variant in turn."""
+def interleaved_rates(steps_by_name, repeats, steps, warmup=3):
+    """Median images/s of each variant; each repeat times `steps` steps of every variant in turn."""
     for step in steps_by_name.values():
         for _ in range(warmup):
             step()
@@ -43,154 +56,273 @@ def measure(steps_by_name, repeats, steps, warmup):
     return {name: statistics.median(values) for name, values in rates.items()}
 
 
-def paddle_worker(args):
-    sys.path.insert(0, ROOT)
-    os.environ.setdefault("GLOG_minloglevel", "2")
-    import warnings
-    warnings.filterwarnings("ignore", message="No ccache found")
+# ---------------------------------------------------------------- workers (one process each)
+
+def paddle_step_worker(args):
     import numpy as np
     import paddle
     import paddle.nn.functional as F
-    from digits.fastconv import conv2d_layer, maxpool_layer
 
-    paddle.base.core.set_num_threads(args.threads[0])  # Paddle's own setting; OMP_NUM_THREADS is set by the parent
+    from digits.onednn import use_onednn
+    from models import build_model
 
-    class CNN(paddle.nn.Layer):  # the course CNN (models/cnn.py), conv/pool layers chosen by `fast`
-        def __init__(self, fast):
-            super().__init__()
-            self.conv1 = conv2d_layer(1, 20, 5, stride=1, padding=2, fast=fast)
-            self.pool1 = maxpool_layer(2, 2, fast=fast)
-            self.conv2 = conv2d_layer(20, 20, 5, stride=1, padding=2, fast=fast)
-            self.pool2 = maxpool_layer(2, 2, fast=fast)
-            self.fc = paddle.nn.Linear(20 * 7 * 7, 10)
+    arrays = np.load(args.arrays)
+    images = [paddle.to_tensor(arrays["images"][i * BATCH:(i + 1) * BATCH].reshape(-1, 1, 28, 28))
+              for i in range(STEP_BATCHES)]
+    labels = [paddle.to_tensor(arrays["labels"][i * BATCH:(i + 1) * BATCH].reshape(-1, 1)) for i in range(STEP_BATCHES)]
 
-        def forward(self, images):
-            x = self.pool1(F.relu(self.conv1(images)))
-            x = self.pool2(F.relu(self.conv2(x)))
-            return self.fc(paddle.flatten(x, start_axis=1))
-
-    rng = np.random.default_rng(0)
-    images = paddle.to_tensor(rng.uniform(-1, 1, size=[BATCH, 1, 28, 28]).astype("float32"))
-    labels = paddle.to_tensor(rng.integers(0, 10, size=[BATCH, 1]))
-
-    def trainer(fast, static):
+    def trainer(onednn):
+        use_onednn(onednn)
         paddle.seed(0)
-        model = CNN(fast)
-        if static:
-            model = paddle.jit.to_static(model, full_graph=True)
+        model = build_model("cnn", 10)
         optimizer = paddle.optimizer.SGD(0.01, parameters=model.parameters())
+        state = {"i": 0}
 
         def step():
-            loss = F.cross_entropy(model(images), labels)
+            i = state["i"] = (state["i"] + 1) % STEP_BATCHES
+            loss = F.cross_entropy(model(images[i]), labels[i])
             loss.backward()
             optimizer.step()
             optimizer.clear_grad()
             return float(loss)
         return step
 
-    steps = {"paddle dynamic": trainer(False, False), "paddle fast": trainer(True, False)}
-    notes = {}
-    if not args.no_static:
-        for name, fast in (("paddle to_static", False), ("paddle fast to_static", True)):
-            try:
-                step = trainer(fast, True)
-                step()
-                steps[name] = step
-            except Exception as error:  # report, don't hide: the table says why the row is missing
-                notes[name] = f"{type(error).__name__}: {str(error).splitlines()[0][:120]}"
-    # the fast layers must not change the mathematics: same losses for a few steps from the same seed
-    check = [trainer(False, False), trainer(True, False)]
-    losses = [[check[i]() for _ in range(3)] for i in (0, 1)]
-    notes["fast vs plain loss after 3 steps"] = f"{losses[0][-1]:.6f} vs {losses[1][-1]:.6f}"
-    rates = measure(steps, args.repeats, args.steps, args.warmup)
-    print(json.dumps({"threads": args.threads[0], "rates": rates, "notes": notes, "rss_mb": peak_rss_mb()}))
+    rates = interleaved_rates({"paddle (its own kernels)": trainer(False), "project (oneDNN layers)": trainer(True)},
+                              args.repeats, args.steps)
+    return {"rates": rates, "rss_mb": peak_rss_mb()}
 
 
-def torch_worker(args):
+def torch_model_and_data(args):
     import numpy as np
     import torch
-    import torch.nn.functional as F
 
-    torch.set_num_threads(args.threads[0])
+    torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     model = torch.nn.Sequential(
         torch.nn.Conv2d(1, 20, 5, 1, 2), torch.nn.ReLU(), torch.nn.MaxPool2d(2, 2),
         torch.nn.Conv2d(20, 20, 5, 1, 2), torch.nn.ReLU(), torch.nn.MaxPool2d(2, 2),
         torch.nn.Flatten(), torch.nn.Linear(980, 10))
+    arrays = np.load(args.arrays)
+    return model, arrays["images"], arrays["labels"]
+
+
+def torch_step_worker(args):
+    import torch
+    import torch.nn.functional as F
+
+    model, images, labels = torch_model_and_data(args)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-    rng = np.random.default_rng(0)
-    images = torch.from_numpy(rng.uniform(-1, 1, size=[BATCH, 1, 28, 28]).astype("float32"))
-    labels = torch.from_numpy(rng.integers(0, 10, size=[BATCH]))
+    batches = [(torch.from_numpy(images[i * BATCH:(i + 1) * BATCH].reshape(-1, 1, 28, 28)),
+                torch.from_numpy(labels[i * BATCH:(i + 1) * BATCH].astype("int64"))) for i in range(STEP_BATCHES)]
+    state = {"i": 0}
 
     def step():
+        i = state["i"] = (state["i"] + 1) % STEP_BATCHES
         optimizer.zero_grad()
-        loss = F.cross_entropy(model(images), labels)
+        loss = F.cross_entropy(model(batches[i][0]), batches[i][1])
         loss.backward()
         optimizer.step()
         return float(loss)
-    rates = measure({f"pytorch {torch.__version__}": step}, args.repeats, args.steps, args.warmup)
-    print(json.dumps({"threads": args.threads[0], "rates": rates, "notes": {}, "rss_mb": peak_rss_mb()}))
+    rates = interleaved_rates({f"pytorch {torch.__version__}": step}, args.repeats, args.steps)
+    return {"rates": rates, "rss_mb": peak_rss_mb()}
 
 
-def run_worker(python, mode, threads, args):
-    command = [python, os.path.abspath(__file__), "--worker", mode, "--threads", str(threads),
-               "--repeats", str(args.repeats), "--steps", str(args.steps), "--warmup", str(args.warmup)]
-    if args.no_static:
-        command.append("--no-static")
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
-           "GLOG_minloglevel": "2"}
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+def paddle_epoch_worker(args):
+    """Seconds for args.batches training batches of one loop variant (SGD 0.01, cross-entropy)."""
+    import numpy as np
+    import paddle
+    import paddle.nn.functional as F
+
+    from course_reference import course_load_data  # bench/ is on sys.path: this script runs from it
+    from digits.data import IMAGE, load_data
+    from digits.onednn import use_onednn
+    from models import build_model
+
+    use_onednn(args.variant == "project")
+    paddle.seed(0)
+    np.random.seed(0)
+    model = build_model("cnn", 10)
+    model.train()
+    optimizer = paddle.optimizer.SGD(0.01, parameters=model.parameters())
+    if args.variant == "course":  # the course's loader: parses the JSON once, then per-sample np.array batches
+        loader = course_load_data(args.data, "train", BATCH)
+    else:
+        loader = load_data("train", BATCH, image_shape=IMAGE, label_dtype="int64", datafile=args.data)
+    started = time.perf_counter()
+    for batch, (images, labels) in enumerate(loader()):
+        if batch == args.batches:
+            break
+        images = paddle.to_tensor(images.reshape(-1, 1, 28, 28))
+        labels = paddle.to_tensor(labels.astype("int64"))
+        loss = F.cross_entropy(model(images), labels)
+        loss.backward()
+        optimizer.step()
+        optimizer.clear_grad()
+    return {"seconds": time.perf_counter() - started, "rss_mb": peak_rss_mb()}
+
+
+def torch_epoch_worker(args):
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+
+    model, images, labels = torch_model_and_data(args)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    order = np.random.default_rng(0).permutation(len(images))
+    started = time.perf_counter()
+    for batch in range(args.batches):
+        chosen = order[batch * BATCH:(batch + 1) * BATCH]
+        x = torch.from_numpy(images[chosen].reshape(-1, 1, 28, 28))
+        y = torch.from_numpy(labels[chosen].astype("int64"))
+        optimizer.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        optimizer.step()
+    return {"seconds": time.perf_counter() - started, "rss_mb": peak_rss_mb()}
+
+
+WORKERS = {"paddle-step": paddle_step_worker, "torch-step": torch_step_worker,
+           "paddle-epoch": paddle_epoch_worker, "torch-epoch": torch_epoch_worker}
+
+
+# ---------------------------------------------------------------- the parent: runs workers, prints tables
+
+def run_worker(python, kind, threads, args, **extra):
+    command = [python, os.path.abspath(__file__), "--worker", kind, "--threads", str(threads),
+               "--repeats", str(args.repeats), "--steps", str(args.steps), "--arrays", args.arrays,
+               "--data", args.data] + [f"--{k}={v}" for k, v in extra.items()]
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), "GLOG_minloglevel": "2",
+           "PYTHONPATH": ROOT}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
-        tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-5:])
-        return {"threads": threads, "rates": {}, "notes": {mode: f"worker failed (exit {done.returncode}): {tail}"},
-                "rss_mb": 0}
+        tail = " | ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
+        print(f"  {kind} worker failed (exit {done.returncode}): {tail}")
+        return None
     return json.loads(lines[-1])
+
+
+def step_table(args):
+    print(f"\n1. training step: forward + backward + SGD, batch {BATCH} of real digits; median of {args.repeats} "
+          f"repeats x {args.steps} steps, Paddle variants interleaved")
+    print(f"{'variant':30s} {'threads':>7s} {'img/s':>8s} {'s/epoch':>8s} {'vs paddle':>10s} {'vs pytorch':>10s} "
+          f"{'peak RSS':>9s}")
+    for threads in args.threads:
+        rows = []
+        paddle_result = run_worker(sys.executable, "paddle-step", threads, args)
+        if paddle_result:
+            rows += [(name, rate, paddle_result["rss_mb"]) for name, rate in paddle_result["rates"].items()]
+        if args.torch_python:
+            torch_result = run_worker(args.torch_python, "torch-step", threads, args)
+            if torch_result:
+                rows += [(name, rate, torch_result["rss_mb"]) for name, rate in torch_result["rates"].items()]
+        plain = next((rate for name, rate, _ in rows if name.startswith("paddle")), None)
+        torch_rate = next((rate for name, rate, _ in rows if name.startswith("pytorch")), None)
+        for name, rate, rss in rows:
+            print(f"{name:30s} {threads:7d} {rate:8.0f} {EPOCH_IMAGES / rate:8.1f} "
+                  f"{(f'{rate / plain:.2f}x' if plain else '-'):>10s} "
+                  f"{(f'{rate / torch_rate:.2f}x' if torch_rate else '-'):>10s} {rss:7.0f}MB")
+
+
+def epoch_table(args):
+    threads = max(args.threads)
+    batches = args.epoch_batches
+    print(f"\n2. training epoch: {batches} batches of {BATCH} real digits through a whole loop (SGD), {threads} "
+          f"thread(s), projected to {EPOCH_IMAGES:,} images; median of {args.epoch_repeats} run(s) each")
+    variants = [("course loop (JSON loader, Paddle layers)", sys.executable, "paddle-epoch", "course"),
+                ("project loop, --no-onednn", sys.executable, "paddle-epoch", "plain"),
+                ("project loop (oneDNN layers)", sys.executable, "paddle-epoch", "project")]
+    if args.torch_python:
+        variants.append(("pytorch loop", args.torch_python, "torch-epoch", "torch"))
+    seconds, rss = {v[0]: [] for v in variants}, {}
+    for _ in range(args.epoch_repeats):
+        for name, python, kind, variant in variants:
+            result = run_worker(python, kind, threads, args, variant=variant, batches=batches)
+            if result:
+                seconds[name].append(result["seconds"] * EPOCH_IMAGES / (batches * BATCH))
+                rss[name] = max(rss.get(name, 0), result["rss_mb"])
+    medians = {name: statistics.median(values) for name, values in seconds.items() if values}
+    course = medians.get(variants[0][0])
+    plain = medians.get(variants[1][0])
+    print(f"{'loop':42s} {'s/epoch':>8s} {'img/s':>7s} {'vs course':>10s} {'vs paddle':>10s} {'peak RSS':>9s}")
+    for name, value in medians.items():
+        print(f"{name:42s} {value:8.1f} {EPOCH_IMAGES / value:7.0f} {(f'{course / value:.2f}x' if course else '-'):>10s} "
+              f"{(f'{plain / value:.2f}x' if plain else '-'):>10s} {rss[name]:7.0f}MB")
+    project = medians.get(variants[2][0])
+    if project:
+        print(f"target <= {TARGET_SECONDS} s per epoch: {'met' if project <= TARGET_SECONDS else 'NOT met'} "
+              f"({project:.1f} s)")
+
+
+def time_to_99_table(args):
+    print(f"\n3. time to 99%: python train.py {' '.join(RECIPE)} (warm data cache), wall time and eval accuracy")
+    print(f"{'run':26s} {'wall s':>7s} {'eval acc':>9s} {'peak RSS':>9s}")
+    for name, extra in (("project (oneDNN layers)", []), ("--no-onednn", ["--no-onednn"])):
+        with tempfile.TemporaryDirectory() as out:
+            started = time.perf_counter()
+            process = subprocess.Popen([sys.executable, os.path.join(ROOT, "train.py"), *RECIPE, *extra,
+                                        "--data", args.data, "--out", os.path.join(out, "run")],
+                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            output = process.stdout.read()
+            _, status, usage = os.wait4(process.pid, 0)
+            wall = time.perf_counter() - started
+        found = re.search(r"eval: loss [\d.]+, accuracy ([\d.]+)%", output)
+        accuracy = f"{found.group(1)}%" if found and status == 0 else "failed"
+        print(f"{name:26s} {wall:7.1f} {accuracy:>9s} {usage.ru_maxrss / 1024:7.0f}MB")
+
+
+def save_arrays(datafile):
+    """The course file's training split as one .npz the workers (PyTorch's too) can read without Paddle."""
+    import numpy as np
+
+    from digits.data import load_course_data
+    images, labels = load_course_data(datafile)["train"]
+    handle, path = tempfile.mkstemp(suffix=".npz")
+    with os.fdopen(handle, "wb") as f:
+        np.savez(f, images=images.astype("float32"), labels=labels.reshape(-1).astype("int64"))
+    return path
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats and steps (~1 minute)")
-    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats and a 100-batch epoch (~2 minutes)")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="thread counts for the step table")
     parser.add_argument("--torch-python", help="python of a virtualenv with torch==2.13.0 (else PyTorch is skipped)")
-    parser.add_argument("--no-static", action="store_true", help="skip the paddle.jit.to_static variants")
+    parser.add_argument("--time-to-99", action="store_true", help="also time train.py's 99%% recipe (~7 minutes)")
+    parser.add_argument("--data", help="course file (default: work/mnist.json.gz, built from --source if missing)")
+    parser.add_argument("--source", help="folder of the MNIST .gz files, to build a missing course file")
     parser.add_argument("--repeats", type=int)
     parser.add_argument("--steps", type=int)
-    parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--worker", choices=["paddle", "torch"], help=argparse.SUPPRESS)
+    parser.add_argument("--epoch-batches", type=int)
+    parser.add_argument("--epoch-repeats", type=int)
+    parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
+    parser.add_argument("--arrays", help=argparse.SUPPRESS)
+    parser.add_argument("--variant", help=argparse.SUPPRESS)
+    parser.add_argument("--batches", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    args.repeats = args.repeats or (3 if args.quick else 5)
+    args.repeats = args.repeats or (3 if args.quick else 7)
     args.steps = args.steps or (5 if args.quick else 10)
-    if args.worker == "paddle":
-        return paddle_worker(args)
-    if args.worker == "torch":
-        return torch_worker(args)
+    if args.worker:
+        args.threads = args.threads[0]
+        print(json.dumps(WORKERS[args.worker](args)))
+        return
 
-    print(f"course CNN, batch {BATCH}, forward+backward+SGD on synthetic input; median of {args.repeats} "
-          f"repeats x {args.steps} steps per variant, variants interleaved; epoch = {EPOCH_IMAGES:,} images",
-          flush=True)
-    results = []
-    for threads in args.threads:
-        results.append(run_worker(sys.executable, "paddle", threads, args))
-        if args.torch_python:
-            results.append(run_worker(args.torch_python, "torch", threads, args))
-    if not args.torch_python:
-        print("PyTorch: skipped (give --torch-python PATH of a python with torch==2.13.0)")
-
-    baseline = {r["threads"]: r["rates"].get("paddle dynamic") for r in results if "paddle dynamic" in r["rates"]}
-    base1 = baseline.get(min(baseline)) if baseline else None
-    first = f"vs plain@{min(baseline) if baseline else '-'}"
-    print(f"\n{'variant':26s} {'threads':>7s} {'img/s':>8s} {'s/epoch':>8s} {'vs plain':>9s} {first:>11s} {'peak RSS':>9s}")
-    for result in results:
-        for name, rate in result["rates"].items():
-            same = baseline.get(result["threads"])
-            print(f"{name:26s} {result['threads']:7d} {rate:8.0f} {EPOCH_IMAGES / rate:8.1f} "
-                  f"{(f'{rate / same:.2f}x' if same else '-'):>9s} {(f'{rate / base1:.2f}x' if base1 else '-'):>11s} "
-                  f"{result['rss_mb']:7.0f}MB")
-    for result in results:
-        for name, note in result["notes"].items():
-            print(f"note ({result['threads']} thread{'s' if result['threads'] > 1 else ''}): {name}: {note}")
-    print(f"target: <= 11 s per epoch, i.e. >= {EPOCH_IMAGES / 11:.0f} img/s")
+    import digits  # noqa: F401  (quiet Paddle)
+    from digits.prepare import ensure_datafile
+    args.data = ensure_datafile(args.data, args.source)
+    args.epoch_batches = args.epoch_batches or (100 if args.quick else 500)
+    args.epoch_repeats = args.epoch_repeats or (1 if args.quick else 3)
+    args.arrays = save_arrays(args.data)
+    try:
+        print(f"course CNN, batch {BATCH}; an epoch is {EPOCH_IMAGES:,} images; target <= {TARGET_SECONDS} s per epoch "
+              f"(>= {EPOCH_IMAGES / TARGET_SECONDS:.0f} img/s)")
+        if not args.torch_python:
+            print("PyTorch: skipped (give --torch-python PATH of a python with torch==2.13.0)")
+        step_table(args)
+        epoch_table(args)
+        if args.time_to_99:
+            time_to_99_table(args)
+    finally:
+        os.remove(args.arrays)
 
 
 if __name__ == "__main__":

@@ -64,7 +64,8 @@ def load_course_data(datafile=None):
     return data
 
 
-def load_data(mode="train", batch_size=100, *, image_shape=FLAT, label_dtype="float32", datafile=None, shard=None):
+def load_data(mode="train", batch_size=100, *, image_shape=FLAT, label_dtype="float32", datafile=None, shard=None,
+              shift=0):
     """The course's loader: return a generator function over (images, labels) batches of `mode`.
 
     Train mode is shuffled on every pass (NumPy's global RNG, so --seed fixes it); valid and eval are
@@ -72,9 +73,13 @@ def load_data(mode="train", batch_size=100, *, image_shape=FLAT, label_dtype="fl
     [B, 1] of `label_dtype`: float32 for regression, int64 for classification.
     shard=(rank, world_size) gives each process of a data-parallel run its own equal share of every
     epoch: all ranks draw the same order (same seed) and take every world_size-th image of it.
+    shift=N (train mode only) moves each training image by a random offset of up to N pixels in each
+    direction, a new one every epoch: augmentation, so the network learns that position doesn't matter.
     """
-    images, labels = load_course_data(datafile)[mode]
+    data = load_course_data(datafile)
+    images, labels = data[mode]
     count = len(images)
+    background = data.pixel_range[0]
 
     def data_generator():
         order = np.random.permutation(count) if mode == "train" else None
@@ -83,10 +88,23 @@ def load_data(mode="train", batch_size=100, *, image_shape=FLAT, label_dtype="fl
             order = (np.arange(count) if order is None else order)[rank::world_size][:count // world_size]
         for start in range(0, len(order) if order is not None else count, batch_size):
             batch = order[start:start + batch_size] if order is not None else slice(start, start + batch_size)
-            yield (images[batch].reshape(-1, *image_shape),
+            batch_images = images[batch]
+            if shift and mode == "train":
+                batch_images = shifted(batch_images, shift, background)
+            yield (batch_images.reshape(-1, *image_shape),
                    labels[batch].reshape(-1, 1).astype(label_dtype))
 
     return data_generator
+
+
+def shifted(images, max_shift, background):
+    """Each 28x28 image moved by its own random offset in [-max_shift, max_shift] pixels per axis, the
+    uncovered border filled with `background` (NumPy's global RNG, so --seed fixes the offsets)."""
+    count = len(images)
+    padded = np.pad(images.reshape(count, 28, 28), ((0, 0), (max_shift, max_shift), (max_shift, max_shift)),
+                    constant_values=background)
+    rows, cols = np.random.randint(0, 2 * max_shift + 1, size=(2, count, 1)) + np.arange(28)
+    return padded[np.arange(count)[:, None, None], rows[:, :, None], cols[:, None, :]].reshape(images.shape)
 
 
 def detect_pixel_range(splits, path="the data file"):

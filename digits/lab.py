@@ -2,6 +2,7 @@
 import argparse
 import os
 
+from .onednn import use_onednn
 from .runs import new_run_path
 
 
@@ -12,11 +13,14 @@ def lab_arguments(doc, epochs):
     parser.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
     parser.add_argument("--quick", action="store_true", default=os.environ.get("LAB_QUICK") == "1",
                         help="one epoch only, to check that the lab runs")
+    parser.add_argument("--no-onednn", dest="onednn", action="store_false",
+                        help="conv layers on Paddle's own kernels, as the course ran them (default: oneDNN's)")
     return parser
 
 
 def parse_lab_arguments(parser):
     args = parser.parse_args()
+    use_onednn(args.onednn)
     if args.quick:
         args.epochs = 1
     return args

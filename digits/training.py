@@ -13,13 +13,15 @@ from .data import load_course_data, load_data
 from .debug import Inspector
 from .devices import parallel, select_device, world
 from .errors import UserError
+from .onednn import onednn_enabled, using_onednn
 from .plots import loss_curve, plot_curves, plot_train_valid
 from .prepare import ensure_datafile
 from .runs import Run, new_run_path
 
 LOSSES = ("mse", "ce", "sigmoid_ce")
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "adam")
-SCHEDULES = ("constant", "polynomial")
+SCHEDULES = ("constant", "polynomial", "onecycle")
+MAX_SHIFT = 8  # pixels: a digit is about 20 pixels across, a bigger shift pushes it off the image
 
 
 @dataclass
@@ -29,7 +31,9 @@ class TrainConfig:
                                 # sigmoid per digit against the one-hot label (Nielsen's cross-entropy cost)
     optimizer: str = "adam"
     lr: float = 0.001
-    lr_schedule: str = "constant"  # polynomial: decay linearly from lr to lr/10 over the run, every batch
+    lr_schedule: str = "constant"  # polynomial: decay linearly from lr to lr/10 over the run, every batch;
+                                   # onecycle: rise from lr/25 to lr over the first 30% of batches, then anneal
+    shift: int = 0              # augment: move training images by up to this many pixels (digits.data.shifted)
     epochs: int = 5
     batch_size: int = 100
     seed: int = 0
@@ -42,6 +46,8 @@ class TrainConfig:
     out: str = None             # run folder; default runs/<time>-<model>-<loss>-<optimizer>
     data: str = None            # the course file; default work/mnist.json.gz (or MNIST_JSON)
     source: str = None          # folder of MNIST .gz files to build the course file from, if missing
+    onednn: bool = None         # conv layers on oneDNN's kernels (digits.onednn); False: Paddle's own kernels;
+                                # None: as set for the process (on, unless a lab's --no-onednn turned it off)
 
 
 def seed_everything(seed):
@@ -57,6 +63,8 @@ def make_schedule(name, lr, total_steps):
         return lr
     if name == "polynomial":
         return paddle.optimizer.lr.PolynomialDecay(learning_rate=lr, decay_steps=total_steps, end_lr=lr / 10)
+    if name == "onecycle":  # Smith's one-cycle policy: warm up, then a cosine anneal to (almost) zero
+        return paddle.optimizer.lr.OneCycleLR(max_learning_rate=lr, total_steps=total_steps, end_learning_rate=lr / 1e4)
     raise UserError(f"unknown learning-rate schedule {name!r}: choose one of {', '.join(SCHEDULES)}")
 
 
@@ -240,10 +248,14 @@ def fit(config, build_model_fn=None, resume=None, stop_after=None):
     from models import build_model
 
     check_loss_name(config.loss)
+    if not 0 <= config.shift <= MAX_SHIFT:
+        raise UserError(f"shift {config.shift}: give 0 (no augmentation) to {MAX_SHIFT} pixels; 1 or 2 suit 28x28 digits")
     select_device(config.device)
     rank, world_size = world()
     seed_everything(config.seed)
-    network = build_model_fn() if build_model_fn else build_model(config.model, num_outputs(config.loss))
+    with onednn_enabled(config.onednn):
+        network = build_model_fn() if build_model_fn else build_model(config.model, num_outputs(config.loss))
+        onednn = using_onednn()
     datafile = ensure_datafile(config.data, config.source)
     num_batches = -(-(len(load_course_data(datafile)["train"][0]) // world_size) // config.batch_size)
     learning_rate = make_schedule(config.lr_schedule, config.lr, config.epochs * num_batches)
@@ -256,13 +268,13 @@ def fit(config, build_model_fn=None, resume=None, stop_after=None):
         run.say(f"resuming {resume} at epoch {start_epoch} (step {step})")
     else:
         out = config.out or new_run_path("runs", f"{config.model}-{config.loss}-{config.optimizer}")
-        run = Run.create(out, {**asdict(config), "out": out, "data": datafile}, writes=rank == 0,
-                         visualdl=config.visualdl)
+        run = Run.create(out, {**asdict(config), "out": out, "data": datafile, "onednn": onednn},
+                         writes=rank == 0, visualdl=config.visualdl)
         start_epoch, step = 0, 0
 
     def loader(mode, shard=None):
         return load_data(mode, config.batch_size, image_shape=network.input_shape,
-                         label_dtype=label_dtype(config.loss), datafile=datafile, shard=shard)
+                         label_dtype=label_dtype(config.loss), datafile=datafile, shard=shard, shift=config.shift)
 
     inspector = Inspector(network, config.debug_batch) if config.debug_batch is not None else None
     model = parallel(network)

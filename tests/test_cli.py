@@ -129,3 +129,13 @@ def test_compare_overlays_runs(trained, tmp_path, small_datafile):
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
     one_line_error(run_script(["train.py", "--compare", str(tmp_path)], tmp_path, small_datafile), "is not a run folder")
+
+
+def test_a_preset_sets_its_flags_and_a_flag_still_wins(tmp_path, small_datafile):
+    done = run_script(["train.py", "--preset", "best", "--epochs", "1", "--out", str(tmp_path / "best")], tmp_path,
+                      small_datafile)
+    assert done.returncode == 0, done.stderr
+    with open(tmp_path / "best" / "config.json") as f:
+        config = json.load(f)
+    assert (config["model"], config["lr_schedule"], config["shift"], config["epochs"]) == ("wide_cnn", "onecycle", 2, 1)
+    assert "eval: loss" in done.stdout

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import SIZES
-from digits.data import IMAGE, load_course_data, load_data
+from digits.data import IMAGE, load_course_data, load_data, shifted
 from digits.dataset import MnistDataset
 from digits.errors import UserError
 from digits.idx import read_source
@@ -143,3 +143,30 @@ def test_prepare_never_leaves_a_half_written_file(source, tmp_path):
     with pytest.raises(UserError):
         prepare(str(target), str(tmp_path / "no-such-folder"))
     assert target.read_bytes() == b"previous" and os.listdir(tmp_path) == ["mnist.json.gz"]
+
+
+def moved_by(image, dy, dx, background):
+    """The 28x28 image moved down dy and right dx pixels, background filling the uncovered border."""
+    out = np.full((28, 28), background, dtype=image.dtype)
+    out[max(dy, 0):28 + min(dy, 0), max(dx, 0):28 + min(dx, 0)] = image[max(-dy, 0):28 - max(dy, 0),
+                                                                        max(-dx, 0):28 - max(dx, 0)]
+    return out
+
+
+def test_shifts_move_each_training_image(small_datafile):
+    """--shift N: every image moved by at most N pixels per axis, the same image moved differently
+    on another call (epoch), and valid/eval never moved."""
+    images, _ = load_course_data(small_datafile)["train"]
+    background = load_course_data(small_datafile).pixel_range[0]
+    np.random.seed(0)
+    moved = shifted(images[:200], 2, background)
+    assert moved.shape == images[:200].shape
+    for original, result in zip(images[:200].reshape(-1, 28, 28), moved.reshape(-1, 28, 28)):
+        found = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)
+                 if np.array_equal(moved_by(original, dy, dx, background), result)]
+        assert found, "each image is its original, shifted by at most 2 pixels"
+    assert not np.array_equal(moved, images[:200])
+    assert not np.array_equal(shifted(images[:200], 2, background), moved)  # new offsets every call
+    np.random.seed(0)
+    plain = np.concatenate([i for i, _ in batches(load_data("eval", datafile=small_datafile, shift=2))])
+    np.testing.assert_array_equal(plain, load_course_data(small_datafile)["eval"][0])

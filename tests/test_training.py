@@ -4,6 +4,7 @@ import paddle
 import pytest
 
 from digits.errors import UserError
+from digits.onednn import OneDNNConv2D
 from digits.runs import MODEL_FILE, OPTIMIZER_FILE, Run, load_weights
 from digits.training import TrainConfig, fit, make_optimizer, train, evaluate
 from digits.data import IMAGE, load_data
@@ -77,6 +78,8 @@ def test_unknown_names_are_refused(tmp_path, small_datafile):
         fit(config(tmp_path, "x", small_datafile, model="resnet"))
     with pytest.raises(UserError, match="unknown optimizer 'lbfgs'"):
         fit(config(tmp_path, "y", small_datafile, optimizer="lbfgs"))
+    with pytest.raises(UserError, match="shift -1: give 0 .no augmentation. to 8 pixels"):
+        fit(config(tmp_path, "z", small_datafile, shift=-1))
 
 
 def test_an_existing_run_is_never_overwritten(cnn_run, small_datafile):
@@ -119,3 +122,20 @@ def test_asking_for_a_gpu_on_a_cpu_build_says_so(tmp_path, small_datafile):
         fit(config(tmp_path, "gpu", small_datafile, device="gpu:1"))
     with pytest.raises(UserError, match="unknown device 'tpu'"):
         fit(config(tmp_path, "tpu", small_datafile, device="tpu"))
+
+
+def test_paddle_kernels_on_request_and_recorded(tmp_path, small_datafile):
+    """onednn=False (train.py --no-onednn) builds Paddle's own conv layers for this run only; config.json says which."""
+    plain = fit(config(tmp_path, "plain", small_datafile, epochs=1, onednn=False))
+    assert type(plain.model.conv1) is paddle.nn.Conv2D and plain.run.config["onednn"] is False
+    default = fit(config(tmp_path, "default", small_datafile, epochs=1))
+    assert isinstance(default.model.conv1, OneDNNConv2D) and default.run.config["onednn"] is True
+    # same seed, same data: the two kernels give the same run within float rounding
+    assert abs(plain.eval["loss"] - default.eval["loss"]) < 1e-3 * plain.eval["loss"]
+
+
+def test_one_cycle_schedule_with_shifted_images_learns(tmp_path, small_datafile):
+    result = fit(config(tmp_path, "cycle", small_datafile, lr=0.005, lr_schedule="onecycle", shift=1))
+    lrs = [e["lr"] for e in result.epochs]
+    assert lrs[-1] < 0.001 * 0.005  # annealed to almost nothing by the last batch
+    assert result.eval["accuracy"] > 0.85

@@ -1,0 +1,139 @@
+"""digits.onednn computes what Paddle's own layers compute, forward and backward, on real digits, and
+carries the same parameters (checkpoints interchange); --no-onednn gives Paddle's own layers."""
+import numpy as np
+import paddle
+import paddle.nn.functional as F
+import pytest
+
+from digits.data import IMAGE, load_data
+from digits.onednn import OneDNNConv2D, available, conv2d_layer, conv_relu_pool, use_onednn
+from models import build_model
+
+pytestmark = pytest.mark.skipif(not available()[0], reason=available()[1])
+
+CONFIGS = [  # (in, out, kernel, stride, padding): the course's two convs, then other geometries
+    (1, 20, 5, 1, 2),
+    (20, 20, 5, 1, 2),
+    (3, 7, 3, 2, 0),
+    (4, 6, 3, 2, 1),
+]
+
+
+@pytest.fixture(scope="module")
+def digits_batch(small_datafile):
+    """37 real training digits (an odd batch size) and their labels."""
+    images, labels = next(load_data("train", 37, image_shape=IMAGE, label_dtype="int64", datafile=small_datafile)())
+    return paddle.to_tensor(images), paddle.to_tensor(labels)
+
+
+def channels_from(images, count):
+    """A `count`-channel input made of real digits: each channel a different image of the batch."""
+    return paddle.concat([paddle.roll(images, shifts=c, axis=0) for c in range(count)], axis=1)
+
+
+def close(actual, expected, rtol=1e-4):
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.shape == expected.shape
+    np.testing.assert_allclose(actual, expected, rtol=0, atol=rtol * max(float(np.abs(expected).max()), 1e-6))
+
+
+def outputs_and_grads(function, layer, x, needs_input_grad=True):
+    """f(x), and the gradients of a fixed non-linear function of it w.r.t. x (if needed), weight and bias."""
+    x = x.detach()
+    x.stop_gradient = not needs_input_grad
+    out = function(x)
+    loss = (out * out).sum() + out.sum()
+    grads = paddle.autograd.grad([loss], ([x] if needs_input_grad else []) + [layer.weight, layer.bias])
+    return [out.numpy()] + [g.numpy() for g in grads]
+
+
+def twin_layers(cin, cout, k, stride, pad):
+    paddle.seed(cin * 100 + k)
+    reference = paddle.nn.Conv2D(cin, cout, k, stride=stride, padding=pad)
+    # a bias far from zero, so that its path is really checked
+    reference.bias.set_value(paddle.uniform(reference.bias.shape, min=-0.5, max=0.5))
+    onednn = OneDNNConv2D(cin, cout, k, stride=stride, padding=pad)
+    onednn.set_state_dict(reference.state_dict())
+    return reference, onednn
+
+
+@pytest.mark.parametrize("cin,cout,k,stride,pad", CONFIGS)
+@pytest.mark.parametrize("needs_input_grad", [True, False])
+def test_conv_matches_paddle_conv(digits_batch, cin, cout, k, stride, pad, needs_input_grad):
+    reference, onednn = twin_layers(cin, cout, k, stride, pad)
+    x = channels_from(digits_batch[0], cin)
+    expected = outputs_and_grads(reference, reference, x, needs_input_grad)
+    actual = outputs_and_grads(onednn, onednn, x, needs_input_grad)
+    for got, want in zip(actual, expected):
+        close(got, want)
+
+
+@pytest.mark.parametrize("cin,cout,k,stride,pad", CONFIGS)
+def test_conv_relu_pool_matches_paddle_layers(digits_batch, cin, cout, k, stride, pad):
+    reference, onednn = twin_layers(cin, cout, k, stride, pad)
+    pool = paddle.nn.MaxPool2D(kernel_size=2, stride=2)
+    x = channels_from(digits_batch[0], cin)
+    expected = outputs_and_grads(lambda v: pool(F.relu(reference(v))), reference, x)
+    actual = outputs_and_grads(lambda v: conv_relu_pool(onednn, pool, v), onednn, x)
+    for got, want in zip(actual, expected):
+        close(got, want)
+
+
+def test_course_cnn_trains_like_paddle_layers(digits_batch):
+    """Same seed: same initial weights; after 5 Adam steps on real digits, the same losses and weights."""
+    images, labels = digits_batch
+    histories, weights = [], []
+    for enabled in (False, True):
+        use_onednn(enabled)
+        paddle.seed(0)
+        model = build_model("cnn", 10)
+        assert isinstance(model.conv2, OneDNNConv2D) == enabled
+        optimizer = paddle.optimizer.Adam(0.001, parameters=model.parameters())
+        losses = []
+        for _ in range(5):
+            loss = F.cross_entropy(model(images), labels)
+            loss.backward()
+            optimizer.step()
+            optimizer.clear_grad()
+            losses.append(float(loss))
+        histories.append(losses)
+        weights.append({k: v.numpy() for k, v in model.state_dict().items()})
+    use_onednn(True)
+    np.testing.assert_allclose(histories[1], histories[0], rtol=1e-4)
+    assert histories[1][-1] < histories[1][0]          # it learns
+    assert weights[0].keys() == weights[1].keys()      # checkpoints interchange
+    for name in weights[0]:
+        close(weights[1][name], weights[0][name], rtol=1e-3)
+
+
+def test_last_smaller_batch_and_eval_mode(digits_batch):
+    """A new batch size (the last, partial batch) gets its own primitives; no_grad inference works."""
+    reference, onednn = twin_layers(20, 20, 5, 1, 2)
+    x = channels_from(digits_batch[0], 20)
+    with paddle.no_grad():
+        for size in (37, 5, 37):
+            close(onednn(x[:size]).numpy(), reference(x[:size]).numpy())
+
+
+def test_export_records_paddle_conv(digits_batch, tmp_path):
+    """to_static traces Paddle's conv2d op, so an exported model runs without oneDNN and predicts the same."""
+    use_onednn(True)
+    paddle.seed(0)
+    model = build_model("cnn", 10)
+    model.eval()
+    with paddle.no_grad():
+        expected = model(digits_batch[0]).numpy()
+    static = paddle.jit.to_static(model, input_spec=[paddle.static.InputSpec([None, 1, 28, 28], "float32")],
+                                  full_graph=True)
+    paddle.jit.save(static, str(tmp_path / "model"))
+    loaded = paddle.jit.load(str(tmp_path / "model"))
+    close(loaded(digits_batch[0]).numpy(), expected)
+
+
+def test_switched_off_builds_paddle_conv():
+    use_onednn(False)
+    try:
+        assert type(conv2d_layer(1, 20, 5, padding=2)) is paddle.nn.Conv2D
+    finally:
+        use_onednn(True)
+    assert type(conv2d_layer(1, 20, 5, padding=2)) is OneDNNConv2D
