@@ -26,7 +26,7 @@ class Inspector:
             if not layer.training:
                 return
             if self.batch == 0:
-                print(f"[debug]   {name:8s} {type(layer).__name__:10s} -> {list(output.shape)}")
+                print(f"[debug]   {name:8s} {type(layer).__name__:12s} -> {list(output.shape)}")
             elif self.batch == self.content_batch:
                 weights = getattr(layer, "weight", None)
                 if weights is not None:

@@ -15,6 +15,7 @@ from paddle.static import InputSpec
 
 from .errors import UserError
 from .fileio import write_text
+from .onednn import math_threads
 
 META = "export.json"
 
@@ -59,7 +60,8 @@ def predictor(folder, onednn=True):
     """A paddle.inference predictor on the CPU; returns a function from a NumPy batch to NumPy outputs.
 
     oneDNN kernels are faster but sum in another order than the dynamic graph's (float32 rounding);
-    onednn=False uses the same kernels as training, for outputs identical to it."""
+    onednn=False uses Paddle's own kernels with as many threads as this process, for outputs identical
+    to the dynamic graph on Paddle's kernels."""
     from paddle import inference
     graph = next((os.path.join(folder, f) for f in ("model.json", "model.pdmodel") if os.path.exists(os.path.join(folder, f))), None)
     if graph is None:
@@ -67,6 +69,7 @@ def predictor(folder, onednn=True):
     config = inference.Config(graph, os.path.join(folder, "model.pdiparams"))
     config.disable_gpu()
     config.disable_glog_info()
+    config.set_cpu_math_library_num_threads(math_threads())
     if not onednn:
         config.disable_mkldnn()
     engine = inference.create_predictor(config)

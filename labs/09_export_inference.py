@@ -4,9 +4,11 @@ Training runs in dynamic mode: Python executes each layer as it goes. For deploy
 traced once into a static graph (paddle.jit.to_static with an InputSpec whose batch size is None,
 so any batch size works) and saved as model.json + model.pdiparams. That file can be loaded back
 with paddle.jit.load, or served by paddle.inference without the Python model code. This lab checks
-they give the same outputs on 1,000 eval images and measures each one's speed. paddle.inference with
-oneDNN kernels is fastest; they add in a different order, so its outputs differ in float32 rounding
-(about 1e-6 relative), while plain kernels match exactly. eval.py accepts the export folder too.
+they give the same outputs on 1,000 eval images and measures each one's speed. The export records
+Paddle's own conv2d op, so the reference is the dynamic graph on Paddle's kernels: plain kernels match
+it exactly; oneDNN kernels (paddle.inference's, or this project's training layers, digits/onednn.py)
+add in a different order, so theirs differ in float32 rounding (about 1e-6 relative). eval.py accepts
+the export folder too.
 Optional: ONNX export with paddle2onnx, checked with onnxruntime.
 
     python labs/09_export_inference.py [--run runs/RUN]
@@ -22,6 +24,7 @@ from digits.errors import run_main
 from digits.export import export, load_exported, predictor
 from digits.fileio import atomic_path
 from digits.lab import lab_arguments, lab_folder, parse_lab_arguments
+from digits.onednn import onednn_enabled
 from digits.runs import MODEL_FILE, Run, load_weights
 from digits.training import TrainConfig, fit, num_outputs
 from models import build_model
@@ -41,9 +44,15 @@ def main():
         name, loss = "cnn", "ce"
     model.eval()
 
+    with onednn_enabled(False):  # the same weights on Paddle's own kernels: what the export will run
+        reference = build_model(name, num_outputs(loss))
+    reference.set_state_dict(model.state_dict())
+    reference.eval()
+
     images = load_course_data()["eval"][0][:1000].reshape(-1, *model.input_shape)
     with paddle.no_grad():
-        dynamic, dynamic_speed = timed(lambda batch: model(paddle.to_tensor(batch)).numpy(), images)
+        dynamic, dynamic_speed = timed(lambda batch: reference(paddle.to_tensor(batch)).numpy(), images)
+        training_layers, training_speed = timed(lambda batch: model(paddle.to_tensor(batch)).numpy(), images)
     folder = export(model, f"{out}/export", loss, name)
     jit_model = load_exported(folder)
     with paddle.no_grad():
@@ -54,7 +63,8 @@ def main():
     print(f"\nexported to {folder}; outputs on {len(images)} eval images:")
     print(f"  {'dynamic graph':22s} {dynamic_speed:8.0f} images/s")
     for label, outputs, speed in (("paddle.jit.load", jitted, jit_speed), ("paddle.inference", plain, plain_speed),
-                                  ("inference + oneDNN", served, serve_speed)):
+                                  ("inference + oneDNN", served, serve_speed),
+                                  ("dynamic, oneDNN layers", training_layers, training_speed)):
         print(f"  {label:22s} {speed:8.0f} images/s   max |difference| from dynamic {np.abs(outputs - dynamic).max():.2e}"
               f"   same predictions: {np.array_equal(outputs.argmax(1), dynamic.argmax(1))}")
     onnx_check(folder, images, dynamic)
