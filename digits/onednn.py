@@ -62,11 +62,6 @@ class _Library:
         version = tuple(lib.dnnl_version().contents)
         if version[0] != 3:  # the constants above are oneDNN 3's
             raise RuntimeError(f"Paddle ships oneDNN {'.'.join(map(str, version))}; this module needs version 3")
-        if digits.USER_THREADS is None:  # before the first primitive: oneDNN sizes its work split then
-            # Paddle's default is one thread; these kernels scale (course CNN: 4,500 img/s on 1 core, 8,200 on 2)
-            global _threads_set
-            _threads_set = default_threads()
-            paddle.base.core.set_num_threads(_threads_set)
         self.engine = self.create("engine_create", _CPU_ENGINE, ctypes.c_size_t(0))
         self.stream = self.create("stream_create", self.engine, ctypes.c_uint(_IN_ORDER_STREAM))
 
@@ -393,12 +388,17 @@ _enabled = True
 
 def available():
     """(True, "") if oneDNN convolutions can run here, else (False, the reason)."""
-    global _library, _load_error
+    global _library, _load_error, _threads_set
     if _library is None and _load_error is None:
         try:
             _library = _Library()
         except (OSError, AttributeError, RuntimeError) as error:
             _load_error = f"oneDNN not usable here ({type(error).__name__}: {error})"
+            return False, _load_error
+        if digits.USER_THREADS is None:  # before the first primitive: oneDNN sizes its work split then
+            # Paddle's default is one thread; these kernels scale (course CNN: 4,500 img/s on 1 core, 8,200 on 2)
+            _threads_set = default_threads()
+            paddle.base.core.set_num_threads(_threads_set)
     return _library is not None, _load_error or ""
 
 

@@ -137,3 +137,13 @@ def test_switched_off_builds_paddle_conv():
     finally:
         use_onednn(True)
     assert type(conv2d_layer(1, 20, 5, padding=2)) is OneDNNConv2D
+
+
+def test_where_onednn_does_not_load_the_models_use_paddle_conv(monkeypatch):
+    import digits.onednn as onednn
+    monkeypatch.setattr(onednn, "_library", None)
+    monkeypatch.setattr(onednn, "_load_error", "oneDNN not usable here (OSError: no libdnnl.so.3)")
+    assert available() == (False, "oneDNN not usable here (OSError: no libdnnl.so.3)")
+    assert type(build_model("cnn", 10).conv1) is paddle.nn.Conv2D
+    with pytest.raises(RuntimeError, match="no libdnnl.so.3"):
+        OneDNNConv2D(1, 20, 5)
