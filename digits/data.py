@@ -65,7 +65,7 @@ def load_course_data(datafile=None):
 
 
 def load_data(mode="train", batch_size=100, *, image_shape=FLAT, label_dtype="float32", datafile=None, shard=None,
-              shift=0):
+              shift=0, rotate=0):
     """The course's loader: return a generator function over (images, labels) batches of `mode`.
 
     Train mode is shuffled on every pass (NumPy's global RNG, so --seed fixes it); valid and eval are
@@ -75,6 +75,7 @@ def load_data(mode="train", batch_size=100, *, image_shape=FLAT, label_dtype="fl
     epoch: all ranks draw the same order (same seed) and take every world_size-th image of it.
     shift=N (train mode only) moves each training image by a random offset of up to N pixels in each
     direction, a new one every epoch: augmentation, so the network learns that position doesn't matter.
+    rotate=D (train mode only) first turns each one by a random angle of up to D degrees either way.
     """
     data = load_course_data(datafile)
     images, labels = data[mode]
@@ -89,6 +90,8 @@ def load_data(mode="train", batch_size=100, *, image_shape=FLAT, label_dtype="fl
         for start in range(0, len(order) if order is not None else count, batch_size):
             batch = order[start:start + batch_size] if order is not None else slice(start, start + batch_size)
             batch_images = images[batch]
+            if rotate and mode == "train":
+                batch_images = rotated(batch_images, rotate, background)
             if shift and mode == "train":
                 batch_images = shifted(batch_images, shift, background)
             yield (batch_images.reshape(-1, *image_shape),
@@ -105,6 +108,27 @@ def shifted(images, max_shift, background):
                     constant_values=background)
     rows, cols = np.random.randint(0, 2 * max_shift + 1, size=(2, count, 1)) + np.arange(28)
     return padded[np.arange(count)[:, None, None], rows[:, :, None], cols[:, None, :]].reshape(images.shape)
+
+
+def rotated(images, max_degrees, background):
+    """Each 28x28 image turned about its centre by its own random angle in [-max_degrees, max_degrees]
+    (at most 30), with bilinear interpolation and `background` where the turn uncovers the border."""
+    count, centre, margin = len(images), 13.5, 8  # a 30-degree turn reads at most 5 pixels outside the image
+    padded = np.pad(images.reshape(count, 28, 28), ((0, 0), (margin, margin), (margin, margin)),
+                    constant_values=background)
+    angles = np.deg2rad(np.random.uniform(-max_degrees, max_degrees, size=(count, 1, 1))).astype(np.float32)
+    rows, cols = np.mgrid[0:28, 0:28].astype(np.float32) - centre
+    # each output pixel reads the input at its own position turned back by the angle
+    source_rows = np.cos(angles) * rows - np.sin(angles) * cols + centre + margin
+    source_cols = np.sin(angles) * rows + np.cos(angles) * cols + centre + margin
+    top, left = np.floor(source_rows), np.floor(source_cols)
+    down, right = source_rows - top, source_cols - left
+    width = 28 + 2 * margin
+    corner = (np.arange(count)[:, None, None] * width + top.astype(int)) * width + left.astype(int)
+    pixels = padded.ravel()
+    turned = ((1 - down) * ((1 - right) * pixels[corner] + right * pixels[corner + 1])
+              + down * ((1 - right) * pixels[corner + width] + right * pixels[corner + width + 1]))
+    return turned.reshape(images.shape)
 
 
 def detect_pixel_range(splits, path="the data file"):

@@ -22,6 +22,7 @@ LOSSES = ("mse", "ce", "sigmoid_ce")
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "adam")
 SCHEDULES = ("constant", "polynomial", "onecycle")
 MAX_SHIFT = 8  # pixels: a digit is about 20 pixels across, a bigger shift pushes it off the image
+MAX_ROTATE = 30  # degrees: beyond that a 6 starts to look like a 9
 
 
 @dataclass
@@ -34,6 +35,7 @@ class TrainConfig:
     lr_schedule: str = "constant"  # polynomial: decay linearly from lr to lr/10 over the run, every batch;
                                    # onecycle: rise from lr/25 to lr over the first 30% of batches, then anneal
     shift: int = 0              # augment: move training images by up to this many pixels (digits.data.shifted)
+    rotate: float = 0.0         # augment: turn training images by up to this many degrees (digits.data.rotated)
     epochs: int = 5
     batch_size: int = 100
     seed: int = 0
@@ -250,6 +252,8 @@ def fit(config, build_model_fn=None, resume=None, stop_after=None):
     check_loss_name(config.loss)
     if not 0 <= config.shift <= MAX_SHIFT:
         raise UserError(f"shift {config.shift}: give 0 (no augmentation) to {MAX_SHIFT} pixels; 1 or 2 suit 28x28 digits")
+    if not 0 <= config.rotate <= MAX_ROTATE:
+        raise UserError(f"rotate {config.rotate}: give 0 (no augmentation) to {MAX_ROTATE} degrees; about 10 suits digits")
     select_device(config.device)
     rank, world_size = world()
     seed_everything(config.seed)
@@ -274,7 +278,8 @@ def fit(config, build_model_fn=None, resume=None, stop_after=None):
 
     def loader(mode, shard=None):
         return load_data(mode, config.batch_size, image_shape=network.input_shape,
-                         label_dtype=label_dtype(config.loss), datafile=datafile, shard=shard, shift=config.shift)
+                         label_dtype=label_dtype(config.loss), datafile=datafile, shard=shard, shift=config.shift,
+                         rotate=config.rotate)
 
     inspector = Inspector(network, config.debug_batch) if config.debug_batch is not None else None
     model = parallel(network)

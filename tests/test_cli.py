@@ -137,5 +137,6 @@ def test_a_preset_sets_its_flags_and_a_flag_still_wins(tmp_path, small_datafile)
     assert done.returncode == 0, done.stderr
     with open(tmp_path / "best" / "config.json") as f:
         config = json.load(f)
-    assert (config["model"], config["lr_schedule"], config["shift"], config["epochs"]) == ("wide_cnn", "onecycle", 2, 1)
+    assert (config["model"], config["lr_schedule"], config["shift"], config["rotate"], config["epochs"]) == (
+        "wide_cnn", "onecycle", 2, 10, 1)
     assert "eval: loss" in done.stdout

@@ -5,9 +5,10 @@ import os
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from conftest import SIZES
-from digits.data import IMAGE, load_course_data, load_data, shifted
+from digits.data import IMAGE, load_course_data, load_data, rotated, shifted
 from digits.dataset import MnistDataset
 from digits.errors import UserError
 from digits.idx import read_source
@@ -170,3 +171,19 @@ def test_shifts_move_each_training_image(small_datafile):
     np.random.seed(0)
     plain = np.concatenate([i for i, _ in batches(load_data("eval", datafile=small_datafile, shift=2))])
     np.testing.assert_array_equal(plain, load_course_data(small_datafile)["eval"][0])
+
+
+def test_rotations_turn_each_training_image_as_pillow_does(small_datafile):
+    """--rotate D: each image turned by its own angle in [-D, D]; checked against Pillow's bilinear
+    rotation by the same angles (Pillow counts counter-clockwise, so the opposite sign)."""
+    images = load_course_data(small_datafile)["train"][0][:50]
+    background = load_course_data(small_datafile).pixel_range[0]
+    np.random.seed(3)
+    angles = np.random.uniform(-20, 20, size=50)
+    np.random.seed(3)
+    turned = rotated(images, 20, background)
+    expected = np.stack([np.asarray(Image.fromarray(image.reshape(28, 28), mode="F").rotate(
+        -angle, resample=Image.Resampling.BILINEAR, fillcolor=background)) for image, angle in zip(images, angles)])
+    np.testing.assert_allclose(turned.reshape(-1, 28, 28), expected, atol=1e-4)
+    assert np.abs(turned - images).max() > 1  # really turned
+    np.testing.assert_array_equal(rotated(images, 0, background), images)  # no angle, no change

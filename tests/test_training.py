@@ -80,6 +80,8 @@ def test_unknown_names_are_refused(tmp_path, small_datafile):
         fit(config(tmp_path, "y", small_datafile, optimizer="lbfgs"))
     with pytest.raises(UserError, match="shift -1: give 0 .no augmentation. to 8 pixels"):
         fit(config(tmp_path, "z", small_datafile, shift=-1))
+    with pytest.raises(UserError, match="rotate 45: give 0 .no augmentation. to 30 degrees"):
+        fit(config(tmp_path, "w", small_datafile, rotate=45))
 
 
 def test_an_existing_run_is_never_overwritten(cnn_run, small_datafile):
@@ -134,8 +136,8 @@ def test_paddle_kernels_on_request_and_recorded(tmp_path, small_datafile):
     assert abs(plain.eval["loss"] - default.eval["loss"]) < 1e-3 * plain.eval["loss"]
 
 
-def test_one_cycle_schedule_with_shifted_images_learns(tmp_path, small_datafile):
-    result = fit(config(tmp_path, "cycle", small_datafile, lr=0.005, lr_schedule="onecycle", shift=1))
+def test_one_cycle_schedule_with_augmented_images_learns(tmp_path, small_datafile):
+    result = fit(config(tmp_path, "cycle", small_datafile, lr=0.005, lr_schedule="onecycle", shift=1, rotate=10))
     lrs = [e["lr"] for e in result.epochs]
     assert lrs[-1] < 0.001 * 0.005  # annealed to almost nothing by the last batch
     assert result.eval["accuracy"] > 0.85
