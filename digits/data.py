@@ -80,7 +80,7 @@ def load_data(mode="train", batch_size=100, *, image_shape=FLAT, label_dtype="fl
     data = load_course_data(datafile)
     images, labels = data[mode]
     count = len(images)
-    background = data.pixel_range[0]
+    background, augment = data.pixel_range[0], mode == "train"
 
     def data_generator():
         order = np.random.permutation(count) if mode == "train" else None
@@ -90,9 +90,9 @@ def load_data(mode="train", batch_size=100, *, image_shape=FLAT, label_dtype="fl
         for start in range(0, len(order) if order is not None else count, batch_size):
             batch = order[start:start + batch_size] if order is not None else slice(start, start + batch_size)
             batch_images = images[batch]
-            if rotate and mode == "train":
+            if rotate and augment:
                 batch_images = rotated(batch_images, rotate, background)
-            if shift and mode == "train":
+            if shift and augment:
                 batch_images = shifted(batch_images, shift, background)
             yield (batch_images.reshape(-1, *image_shape),
                    labels[batch].reshape(-1, 1).astype(label_dtype))

@@ -27,7 +27,8 @@ import paddle.nn.functional as F
 
 import digits
 
-__all__ = ["available", "use_onednn", "onednn_enabled", "using_onednn", "OneDNNConv2D", "conv2d_layer", "conv_relu_pool"]
+__all__ = ["available", "use_onednn", "onednn_enabled", "using_onednn", "math_threads", "OneDNNConv2D",
+           "conv2d_layer", "conv_relu_pool"]
 
 # Values from oneDNN 3.x's public C headers (dnnl_types.h, dnnl_common_types.h); stable within major version 3.
 _CPU_ENGINE, _IN_ORDER_STREAM, _F32 = 1, 1, 3
@@ -387,7 +388,8 @@ _enabled = True
 
 
 def available():
-    """(True, "") if oneDNN convolutions can run here, else (False, the reason)."""
+    """(True, "") if oneDNN convolutions can run here, else (False, the reason). The first call loads
+    the library and, unless OMP_NUM_THREADS was set, gives Paddle one thread per usable core."""
     global _library, _load_error, _threads_set
     if _library is None and _load_error is None:
         try:
