@@ -180,14 +180,13 @@ class _ConvPlan:
         self.backward_weights = _Primitive(dnnl, dnnl.create(
             "convolution_backward_weights_primitive_desc_create", dnnl.engine, _CONVOLUTION_DIRECT,
             any_["src"], any_["weights"], any_["bias"], any_["dst"], *geometry, forward_desc, None))
-        self.dst_desc = self.forward.arg_desc(_DST)
+        self.plain_dst_desc, self.dst_desc = plain["dst"], self.forward.arg_desc(_DST)
         # the gradient arrives in Paddle's layout (plain conv) or in the forward dst layout (after pooling)
         grad_desc = self.dst_desc if relu else plain["dst"]
         fwd, data, weights = self.forward.arg_desc, self.backward_data.arg_desc, self.backward_weights.arg_desc
         self.src_in = _Reorder(dnnl, plain["src"], fwd(_SRC))
         self.weights_in = _Reorder(dnnl, plain["weights"], fwd(_WEIGHTS))
         self.bias_in = _Reorder(dnnl, plain["bias"], fwd(_BIAS))
-        self.dst_out = _Reorder(dnnl, self.dst_desc, plain["dst"])
         self.src_for_weights = _Reorder(dnnl, fwd(_SRC), weights(_SRC))
         self.weights_for_data = _Reorder(dnnl, plain["weights"], data(_WEIGHTS))
         self.grad_for_data = _Reorder(dnnl, grad_desc, data(_DIFF_DST))
@@ -289,6 +288,10 @@ class _OneDNNFunction(paddle.autograd.PyLayer):
 class _PlainConvPlan(_ConvPlan):
     """_ConvPlan with its output converted to Paddle's layout: the plan behind OneDNNConv2D alone."""
 
+    def __init__(self, dnnl, *shape_and_geometry):
+        super().__init__(dnnl, *shape_and_geometry)
+        self.dst_out = _Reorder(dnnl, self.dst_desc, self.plain_dst_desc)
+
     def run_forward(self, x, weight, bias):
         dst, saved_src = super().run_forward(x, weight, bias)
         return self.dst_out(dst, self.output_shape), saved_src
@@ -311,8 +314,8 @@ class OneDNNConv2D(paddle.nn.Conv2D):
     def supports(self, x):
         """Whether oneDNN runs this call: an eager CPU float32 tensor (not paddle.jit.to_static's tracing,
         which records Paddle's conv2d op instead, so exported models need no oneDNN)."""
-        return (paddle.in_dynamic_mode() and self.bias is not None and x.dtype == paddle.float32 and x.place.is_cpu_place() and x.ndim == 4
-                and self._groups == 1 and list(self._dilation) == [1, 1] and self._data_format == "NCHW"
+        return (paddle.in_dynamic_mode() and self.bias is not None and x.dtype == paddle.float32
+                and x.place.is_cpu_place() and x.ndim == 4 and self._groups == 1 and list(self._dilation) == [1, 1] and self._data_format == "NCHW"
                 and self._padding_mode == "zeros" and self._padding_algorithm == "EXPLICIT"
                 and len(self._updated_padding) == 2)
 
