@@ -5,6 +5,8 @@ on training batch N, a slice of each layer's weights and of its output.
 """
 import numpy as np
 
+from .onednn import course_layer_name
+
 
 class Inspector:
     def __init__(self, model, content_batch=None):
@@ -26,7 +28,7 @@ class Inspector:
             if not layer.training:
                 return
             if self.batch == 0:
-                print(f"[debug]   {name:8s} {type(layer).__name__:12s} -> {list(output.shape)}")
+                print(f"[debug]   {name:8s} {course_layer_name(layer):12s} -> {list(output.shape)}")
             elif self.batch == self.content_batch:
                 weights = getattr(layer, "weight", None)
                 if weights is not None:

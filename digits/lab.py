@@ -2,19 +2,19 @@
 import argparse
 import os
 
+from .cli import add_config_arguments
 from .onednn import use_onednn
 from .runs import new_run_path
 
 
 def lab_arguments(doc, epochs):
-    """Flags common to the labs. --quick (or LAB_QUICK=1) runs one epoch: a smoke test, as CI does."""
+    """Flags common to the labs: --epochs, --seed and --no-onednn as train.py declares them (TrainConfig),
+    and --quick (or LAB_QUICK=1): one epoch, a smoke test, as CI runs the labs."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=int, default=epochs, help="(default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
+    add_config_arguments(parser, names=("epochs", "seed", "onednn"))
+    parser.set_defaults(epochs=epochs)
     parser.add_argument("--quick", action="store_true", default=os.environ.get("LAB_QUICK") == "1",
                         help="one epoch only, to check that the lab runs")
-    parser.add_argument("--no-onednn", dest="onednn", action="store_false",
-                        help="conv layers on Paddle's own kernels, as the course ran them (default: oneDNN's)")
     return parser
 
 

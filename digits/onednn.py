@@ -1,24 +1,37 @@
 """The course CNN's conv layers on the CPU through oneDNN, the kernel library PyTorch uses.
 
 Paddle's CPU wheel ships oneDNN (paddle/libs/libdnnl.so.3), but in dynamic mode it runs its own
-im2col + GEMM conv kernels: conv2 of the course CNN takes ~60 ms forward+backward per batch of 100
-on one core, oneDNN's jit kernels ~15 ms. This module calls oneDNN's primitives with ctypes on the
-Paddle tensors' own memory, inside paddle.autograd.PyLayer functions, so Paddle's autograd chains
-them with every other op:
+im2col + GEMM conv kernels, several times slower than oneDNN's jit kernels on the course CNN
+(README, "CPU speed"). This module calls oneDNN's primitives with ctypes on the Paddle tensors' own
+memory, inside paddle.autograd.PyLayer functions, so Paddle's autograd chains them with every other op:
 
+* accelerate(model): the models are written with plain paddle.nn.Conv2D, as the course writes them;
+  this swaps each one for a OneDNNConv2D in place (the same object, parameters and state_dict), so
+  what a student reads and edits stays the course's code. digits.training.fit calls it.
 * OneDNNConv2D: a paddle.nn.Conv2D whose forward and backward are oneDNN convolutions.
-* conv_relu_pool(conv, pool, x) = pool(relu(conv(x))), the course CNN's stage. With a OneDNNConv2D
-  and a MaxPool2D it runs as one oneDNN chain (a convolution with a ReLU post-op, then max pooling)
-  in oneDNN's own memory layout (NHWC), and converts to Paddle's NCHW once, on the 4x smaller pooled
-  output. Otherwise it is exactly the three Paddle calls.
+* conv_relu_pool(conv, pool, x) = pool(relu(conv(x))), for the separately named fast models
+  (models/fast_cnn.py, wide_cnn.py). With a OneDNNConv2D and a MaxPool2D it runs as one oneDNN chain
+  (a convolution with a ReLU post-op, then max pooling) in oneDNN's own memory layout (NHWC), and
+  converts to Paddle's NCHW once, on the 4x smaller pooled output. Otherwise it is the three Paddle calls.
 
-Same parameters, state_dict and checkpoints as nn.Conv2D, same mathematics within float rounding:
-tests/test_onednn.py checks outputs and gradients against nn.Conv2D, F.relu and nn.MaxPool2D.
-Where oneDNN cannot be loaded (a wheel without it, another OS), available() says why and
-conv2d_layer() returns plain nn.Conv2D. use_onednn(False) (the --no-onednn flag) does the same
-on purpose: Paddle's own kernels, as the course ran them.
+Same mathematics within float rounding: tests/test_onednn.py checks outputs and gradients against
+nn.Conv2D, F.relu and nn.MaxPool2D. Where oneDNN cannot be loaded (a wheel without it, another OS),
+available() says why and accelerate() leaves the model alone; use_onednn(False) (the --no-onednn
+flag) does the same on purpose: Paddle's own kernels, as the course ran them.
+
+How a oneDNN primitive is built and run, for a maintainer. oneDNN describes every tensor by a memory
+descriptor (dims, data type, layout tag). A convolution is first described by a *primitive
+descriptor*, created from the descriptors of its source, weights, bias and destination; giving the
+tag `any` lets oneDNN pick the layout its fastest kernel wants, which is then queried back
+(dnnl_primitive_desc_query_md). The primitive itself is created from that descriptor once per input
+shape (a _ConvPlan caches them per shape). To run it, each argument (DNNL_ARG_SRC, _WEIGHTS, ...) is
+bound to a dnnl_memory whose data handle is pointed at a Paddle tensor's buffer, and the primitive is
+executed on a stream. Where oneDNN's chosen layout differs from Paddle's NCHW, a reorder primitive
+copies between them (_Reorder). Backward primitives are created with the forward primitive descriptor
+as a hint, so they agree on layouts; max pooling records its argmax in a workspace for its backward.
+Everything this module reads from Paddle's private attributes is in _conv_settings, _pool_settings
+and _has_hooks.
 """
-import contextlib
 import ctypes
 import os
 
@@ -27,8 +40,8 @@ import paddle.nn.functional as F
 
 import digits
 
-__all__ = ["available", "use_onednn", "onednn_enabled", "using_onednn", "math_threads", "OneDNNConv2D",
-           "conv2d_layer", "conv_relu_pool"]
+__all__ = ["available", "use_onednn", "using_onednn", "accelerate", "is_accelerated", "course_layer_name",
+           "math_threads", "OneDNNConv2D", "conv_relu_pool"]
 
 # Values from oneDNN 3.x's public C headers (dnnl_types.h, dnnl_common_types.h); stable within major version 3.
 _CPU_ENGINE, _IN_ORDER_STREAM, _F32 = 1, 1, 3
@@ -297,11 +310,34 @@ class _PlainConvPlan(_ConvPlan):
         return self.dst_out(dst, self.output_shape), saved_src
 
 
+# Paddle's private attributes this module relies on, read in these three places only.
+def _conv_settings(conv):
+    """A Conv2D's geometry, from Paddle's private attributes: (oneDNN can run it, out channels, kernel,
+    stride, padding)."""
+    runnable = (conv._groups == 1 and list(conv._dilation) == [1, 1] and conv._data_format == "NCHW"
+                and conv._padding_mode == "zeros" and conv._padding_algorithm == "EXPLICIT"
+                and len(conv._updated_padding) == 2 and conv.bias is not None)
+    return (runnable, conv._out_channels, tuple(conv._kernel_size), tuple(conv._stride),
+            tuple(conv._updated_padding))
+
+
+def _pool_settings(pool):
+    """(a plain 2-D max pool oneDNN can run, kernel, stride) of a MaxPool2D."""
+    plain = (type(pool) is paddle.nn.MaxPool2D and pool.padding == 0 and not pool.ceil_mode
+             and not pool.return_mask and pool.data_format == "NCHW")
+    return plain, _pair(pool.ksize), _pair(pool.stride if pool.stride is not None else pool.ksize)
+
+
+def _has_hooks(layer):
+    return bool(layer._forward_pre_hooks or layer._forward_post_hooks)
+
+
 class OneDNNConv2D(paddle.nn.Conv2D):
     """paddle.nn.Conv2D (NCHW, float32, groups=1, dilation=1, zero padding) computed by oneDNN on the CPU.
 
     Same constructor arguments, parameters and state_dict as paddle.nn.Conv2D(in, out, k, stride, padding);
-    other configurations and non-CPU tensors fall back to paddle.nn.Conv2D's own forward.
+    other configurations and non-CPU tensors fall back to paddle.nn.Conv2D's own forward. accelerate()
+    turns an existing nn.Conv2D into one without copying anything.
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0):
@@ -314,39 +350,61 @@ class OneDNNConv2D(paddle.nn.Conv2D):
     def supports(self, x):
         """Whether oneDNN runs this call: an eager CPU float32 tensor (not paddle.jit.to_static's tracing,
         which records Paddle's conv2d op instead, so exported models need no oneDNN)."""
-        return (paddle.in_dynamic_mode() and self.bias is not None and x.dtype == paddle.float32
-                and x.place.is_cpu_place() and x.ndim == 4 and self._groups == 1 and list(self._dilation) == [1, 1] and self._data_format == "NCHW"
-                and self._padding_mode == "zeros" and self._padding_algorithm == "EXPLICIT"
-                and len(self._updated_padding) == 2)
+        return (paddle.in_dynamic_mode() and x.dtype == paddle.float32 and x.place.is_cpu_place() and x.ndim == 4
+                and _conv_settings(self)[0])
 
     def plan(self, x, plan_class=_PlainConvPlan, *extra):
         """The oneDNN primitives for x's shape (built once per shape: the last, smaller batch gets its own)."""
         key = (plan_class, tuple(x.shape), *extra)
         if key not in self._plans:
-            self._plans[key] = plan_class(_library, tuple(x.shape), self._out_channels, tuple(self._kernel_size),
-                                          tuple(self._stride), tuple(self._updated_padding), *extra)
+            _, out_channels, kernel, stride, padding = _conv_settings(self)
+            self._plans[key] = plan_class(_library, tuple(x.shape), out_channels, kernel, stride, padding, *extra)
         return self._plans[key]
 
     def forward(self, x):
         if not self.supports(x):
-            return super().forward(x)
+            return paddle.nn.Conv2D.forward(self, x)
         return _OneDNNFunction.apply(x.contiguous(), self.weight, self.bias, self.plan(x))
+
+
+def accelerate(model):
+    """Swap `model`'s paddle.nn.Conv2D layers for OneDNNConv2D in place and return the model.
+
+    Each layer keeps its identity, parameters and state_dict (only its class changes), so an optimizer
+    built before still updates the same tensors and checkpoints interchange. Nothing changes when
+    use_onednn(False) was called or oneDNN cannot be loaded here. The first swap also gives Paddle one
+    thread per usable core, unless the user set OMP_NUM_THREADS (Paddle's own default is one thread)."""
+    global _threads_set
+    if not using_onednn():
+        return model
+    for layer in model.sublayers(include_self=True):
+        if type(layer) is paddle.nn.Conv2D:
+            layer.__class__ = OneDNNConv2D
+            layer._plans = {}
+    if _threads_set is None and digits.USER_THREADS is None:
+        _threads_set = default_threads()
+        paddle.base.core.set_num_threads(_threads_set)
+    return model
+
+
+def is_accelerated(model):
+    return any(isinstance(layer, OneDNNConv2D) for layer in model.sublayers(include_self=True))
+
+
+def course_layer_name(layer):
+    """The Paddle class a layer is (Conv2D for an accelerated conv): what the course's print-outs name."""
+    return next(c.__name__ for c in type(layer).__mro__ if c.__module__.startswith("paddle."))
 
 
 def conv_relu_pool(conv, pool, x):
     """pool(relu(conv(x))); one oneDNN chain when conv is a OneDNNConv2D and pool a plain 2-D max pool
     (and no forward hook, such as digits.debug's Inspector, needs to see the conv's own output)."""
-    hooked = conv._forward_pre_hooks or conv._forward_post_hooks or pool._forward_pre_hooks or pool._forward_post_hooks
-    if isinstance(conv, OneDNNConv2D) and conv.supports(x) and _plain_max_pool(pool) and not hooked:
-        kernel, stride = _pair(pool.ksize), _pair(pool.stride if pool.stride is not None else pool.ksize)
+    plain_pool, kernel, stride = _pool_settings(pool)
+    if (isinstance(conv, OneDNNConv2D) and conv.supports(x) and plain_pool
+            and not _has_hooks(conv) and not _has_hooks(pool)):
         plan = conv.plan(x, _ConvReluPoolPlan, kernel, stride)
         return _OneDNNFunction.apply(x.contiguous(), conv.weight, conv.bias, plan)
     return pool(F.relu(conv(x)))
-
-
-def _plain_max_pool(pool):
-    return (type(pool) is paddle.nn.MaxPool2D and pool.padding == 0 and not pool.ceil_mode
-            and not pool.return_mask and pool.data_format == "NCHW")
 
 
 def _pair(value):
@@ -391,47 +449,22 @@ _enabled = True
 
 
 def available():
-    """(True, "") if oneDNN convolutions can run here, else (False, the reason). The first call loads
-    the library and, unless OMP_NUM_THREADS was set, gives Paddle one thread per usable core."""
-    global _library, _load_error, _threads_set
+    """(True, "") if oneDNN convolutions can run here, else (False, the reason). Loads the library once."""
+    global _library, _load_error
     if _library is None and _load_error is None:
         try:
             _library = _Library()
         except (OSError, AttributeError, RuntimeError) as error:
             _load_error = f"oneDNN not usable here ({type(error).__name__}: {error})"
-            return False, _load_error
-        if digits.USER_THREADS is None:  # before the first primitive: oneDNN sizes its work split then
-            # Paddle's default is one thread; these kernels scale (course CNN: 4,500 img/s on 1 core, 8,200 on 2)
-            _threads_set = default_threads()
-            paddle.base.core.set_num_threads(_threads_set)
     return _library is not None, _load_error or ""
 
 
 def use_onednn(enabled):
-    """Whether conv2d_layer() builds oneDNN layers from now on (False: Paddle's own kernels)."""
+    """Whether accelerate() swaps in oneDNN layers from now on (False: Paddle's own kernels, --no-onednn)."""
     global _enabled
     _enabled = bool(enabled)
 
 
-@contextlib.contextmanager
-def onednn_enabled(enabled):
-    """Within the block, conv2d_layer() builds oneDNN layers if `enabled` (None leaves the setting alone)."""
-    before = _enabled
-    if enabled is not None:
-        use_onednn(enabled)
-    try:
-        yield
-    finally:
-        use_onednn(before)
-
-
 def using_onednn():
-    """Whether conv2d_layer() now builds oneDNN layers: enabled, and oneDNN loads here."""
+    """Whether accelerate() now swaps layers: enabled, and oneDNN loads here."""
     return _enabled and available()[0]
-
-
-def conv2d_layer(in_channels, out_channels, kernel_size, stride=1, padding=0):
-    """OneDNNConv2D when enabled and oneDNN loads here, else paddle.nn.Conv2D; same parameters either way."""
-    if using_onednn():
-        return OneDNNConv2D(in_channels, out_channels, kernel_size, stride=stride, padding=padding)
-    return paddle.nn.Conv2D(in_channels, out_channels, kernel_size, stride=stride, padding=padding)

@@ -1,22 +1,35 @@
-"""A run folder: config.json, metrics.jsonl, the checkpoint (model.pdparams, model.pdopt) and plots.
+"""A run folder: config.json, metrics.jsonl, checkpoints and plots.
 
-The checkpoint is written after every epoch and holds everything needed to continue exactly where
-the run stopped: weights, optimizer state (with its learning-rate schedule), the epoch and step, and
-the random-number generators' states (the loader's shuffle and Paddle's dropout).
+A checkpoint is written after every epoch and holds everything needed to continue exactly where the
+run stopped: weights, optimizer state (with its learning-rate schedule), the epoch and step, and the
+random-number generators' states (the loader's shuffle and Paddle's dropout). It is one unit: its files
+are written into a new hidden folder, each fsynced, with manifest.json last (each file's size and
+SHA-256), and the folder is then renamed to checkpoints/epoch-NNNN in one step. A kill or a full disk
+at any moment leaves either the whole new checkpoint or none of it; a damaged one fails its manifest
+check and the one before it is used. The two newest are kept.
 """
+import hashlib
 import json
 import os
 import pickle
 import random
+import shutil
+import tempfile
 import time
 import warnings
 
 import numpy as np
 
-from .errors import UserError
-from .fileio import atomic_path, write_text
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks, so a run folder is not guarded against a second writer
+    fcntl = None
 
-CONFIG, METRICS = "config.json", "metrics.jsonl"
+from .errors import UserError
+from .fileio import write_text
+
+CONFIG, METRICS, LOCK = "config.json", "metrics.jsonl", ".lock"
+CHECKPOINTS, MANIFEST, KEEP = "checkpoints", "manifest.json", 2
 MODEL_FILE, OPTIMIZER_FILE, RNG_FILE, STATE_FILE = "model.pdparams", "model.pdopt", "rng.pkl", "checkpoint.json"
 
 
@@ -24,15 +37,19 @@ class Run:
     """A run folder. In a data-parallel run only rank 0 writes; the other ranks get writes=False."""
 
     def __init__(self, path, writes=True, scalars=None):
-        self.path, self.writes, self.scalars = path, writes, scalars
+        self.path, self.writes, self.scalars, self._lock = path, writes, scalars, None
 
     @classmethod
     def create(cls, path, config, writes=True, visualdl=False):
-        """Start a new run folder; refuse one that already holds a run, so nothing is overwritten."""
+        """Start a new run folder; refuse one that already holds a run or other files, so nothing is mixed."""
         run = cls(path, writes)
         if writes:  # other ranks of a data-parallel run would see the folder rank 0 has just made
             if os.path.exists(os.path.join(path, CONFIG)):
                 raise UserError(f"{path} already holds a run: choose another --out, or continue it with --resume {path}")
+            if os.path.exists(path) and not os.path.isdir(path):
+                raise UserError(f"--out {path} is a file: name a new folder for the run")
+            if os.path.isdir(path) and os.listdir(path):
+                raise UserError(f"--out {path} is a folder with other files in it: name a new or empty folder")
             log_writer = visualdl_log_writer() if visualdl else None  # fail before anything is written
             os.makedirs(path, exist_ok=True)
             write_text(run.file(CONFIG), json.dumps(config, indent=2) + "\n")
@@ -54,6 +71,36 @@ class Run:
         with open(self.file(CONFIG), encoding="utf-8") as f:
             return json.load(f)
 
+    def update_config(self, changes):
+        """Record settings a resume changed (a longer --epochs), so config.json tells what the run did."""
+        if self.writes and any(self.config.get(k) != v for k, v in changes.items()):
+            write_text(self.file(CONFIG), json.dumps({**self.config, **changes}, indent=2) + "\n")
+
+    def lock(self):
+        """Hold this folder while training in it: a second process (a --resume of a run still training)
+        is refused instead of appending to the same files. The OS frees the lock if the process dies."""
+        if not self.writes or fcntl is None:
+            return
+        handle = open(self.file(LOCK), "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            owner = handle.read().strip() or "another process"
+            handle.close()
+            raise UserError(f"{self.path} is being trained by {owner}: wait for it to finish, or stop it "
+                            f"and then --resume {self.path}") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"process {os.getpid()}\n")
+        handle.flush()
+        self._lock = handle
+
+    def unlock(self):
+        if self._lock:
+            self._lock.close()
+            self._lock = None
+
     def say(self, message):
         if self.writes:
             print(message)
@@ -68,61 +115,146 @@ class Run:
                 if key not in ("kind", "epoch", "batch", "step") and isinstance(value, float):
                     self.scalars.add_scalar(f"{record['kind']}/{key}", value, record["step"])
 
-    def records(self, kind):
-        """The logged records of one kind: 'batch' (every log interval), 'epoch' (summaries) or 'eval'."""
+    def _read_metrics(self):
+        """Every complete record of metrics.jsonl; a last line torn by a kill mid-write is left out."""
         if not os.path.exists(self.file(METRICS)):
             return []
+        records = []
         with open(self.file(METRICS), encoding="utf-8") as f:
-            return [r for r in map(json.loads, f) if r["kind"] == kind]
+            for line in f:
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError:
+                    if line.endswith("\n"):  # a damaged line in the middle is not a torn write: say so
+                        raise UserError(f"{self.file(METRICS)} has a damaged line: {line[:60]!r}") from None
+        return records
+
+    def records(self, kind):
+        """The logged records of one kind: 'batch' (every log interval), 'epoch' (summaries) or 'eval'."""
+        return [r for r in self._read_metrics() if r["kind"] == kind]
+
+    # checkpoints ---------------------------------------------------------------------------------------
 
     def save_checkpoint(self, model, optimizer, epoch, step):
-        """Save the whole training state atomically; checkpoint.json, written last, names the epoch."""
+        """Write the whole training state as one unit (see the module's docstring)."""
         if not self.writes:
             return
         import paddle
-        for name, state in ((MODEL_FILE, model.state_dict()), (OPTIMIZER_FILE, optimizer.state_dict())):
-            with atomic_path(self.file(name)) as tmp, warnings.catch_warnings():
-                warnings.filterwarnings("ignore", "The input state dict is empty")  # plain SGD keeps no state
-                paddle.save(state, tmp)
-        rng = {"epoch": epoch, "python": random.getstate(), "numpy": np.random.get_state(),
-               "paddle": paddle.get_rng_state()}
-        with atomic_path(self.file(RNG_FILE)) as tmp, open(tmp, "wb") as f:
-            pickle.dump(rng, f)
-        # Paddle keys optimizer state by generated parameter names (conv2d_4.w_0), which depend on how
-        # many layers a process built before; record them so a restore can translate to its own.
-        names = parameter_names(model)
-        write_text(self.file(STATE_FILE), json.dumps({"epoch": epoch, "step": step, "parameter_names": names,
-                                                      "saved": time.strftime("%Y-%m-%d %H:%M:%S")}) + "\n")
+        folder = self.file(CHECKPOINTS)
+        os.makedirs(folder, exist_ok=True)
+        staging = tempfile.mkdtemp(dir=folder, prefix=".incoming-")
+        try:
+            for name, state in ((MODEL_FILE, model.state_dict()), (OPTIMIZER_FILE, optimizer.state_dict())):
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", "The input state dict is empty")  # plain SGD keeps no state
+                    paddle.save(state, os.path.join(staging, name))
+            with open(os.path.join(staging, RNG_FILE), "wb") as f:
+                pickle.dump({"epoch": epoch, "python": random.getstate(), "numpy": np.random.get_state(),
+                             "paddle": paddle.get_rng_state()}, f)
+            # Paddle keys optimizer state by generated parameter names (conv2d_4.w_0), which depend on how
+            # many layers a process built before; record them so a restore can translate to its own.
+            with open(os.path.join(staging, STATE_FILE), "w", encoding="utf-8") as f:
+                json.dump({"epoch": epoch, "step": step, "parameter_names": parameter_names(model),
+                           "saved": time.strftime("%Y-%m-%d %H:%M:%S")}, f)
+            files = {name: _describe_file(os.path.join(staging, name))
+                     for name in (MODEL_FILE, OPTIMIZER_FILE, RNG_FILE, STATE_FILE)}
+            with open(os.path.join(staging, MANIFEST), "w", encoding="utf-8") as f:
+                json.dump({"epoch": epoch, "files": files}, f)
+                f.flush()
+                os.fsync(f.fileno())
+            _fsync_dir(staging)
+            target = os.path.join(folder, f"epoch-{epoch:04d}")
+            if os.path.exists(target):  # the same epoch again (a resume that fell back): the new copy wins
+                shutil.rmtree(target)
+            os.rename(staging, target)
+            _fsync_dir(folder)
+        finally:
+            if os.path.exists(staging):
+                shutil.rmtree(staging)
+        for old in self._checkpoint_folders()[:-KEEP]:
+            shutil.rmtree(old)
+
+    def _checkpoint_folders(self):
+        """Complete checkpoint folders (renamed into place), oldest first; staging folders are left out."""
+        folder = self.file(CHECKPOINTS)
+        if not os.path.isdir(folder):
+            return []
+        return [os.path.join(folder, name) for name in sorted(os.listdir(folder)) if name.startswith("epoch-")]
+
+    def _latest_good(self):
+        """(folder, state) of the newest checkpoint whose files match its manifest; warn about damaged ones."""
+        for folder in reversed(self._checkpoint_folders()):
+            problem = _verify(folder)
+            if problem is None:
+                with open(os.path.join(folder, STATE_FILE), encoding="utf-8") as f:
+                    return folder, json.load(f)
+            print(f"warning: checkpoint {folder} is damaged ({problem}); using the one before it")
+        return None, None
 
     def checkpoint(self):
-        """{'epoch': last saved epoch (0-based), 'step': batches trained} or None if none was saved."""
-        if not os.path.exists(self.file(STATE_FILE)):
-            return None
-        with open(self.file(STATE_FILE), encoding="utf-8") as f:
-            return json.load(f)
+        """{'epoch': last saved epoch (0-based), 'step': batches trained, ...} or None if none was saved."""
+        return self._latest_good()[1]
+
+    def model_file(self):
+        """The weights of the newest good checkpoint (what eval.py and the labs load)."""
+        folder, _ = self._latest_good()
+        if folder is None:
+            raise UserError(f"{self.path} has no complete checkpoint (no epoch finished): train it first")
+        return os.path.join(folder, MODEL_FILE)
 
     def restore(self, model, optimizer):
-        """Load the last checkpoint into model and optimizer, restore the RNGs, drop later metrics.
+        """Load the newest good checkpoint into model and optimizer, restore the RNGs, drop later metrics.
 
-        Returns (next epoch, step) to continue from.
+        Returns (next epoch, step) to continue from: (0, 0) when no epoch had finished.
         """
         import paddle
-        state = self.checkpoint()
-        if state is None:
-            raise UserError(f"{self.path} has no checkpoint yet (no epoch finished): start a new run instead")
-        load_weights(model, self.file(MODEL_FILE))
-        saved_to_current = {state["parameter_names"][key]: name for key, name in parameter_names(model).items()}
-        optimizer.set_state_dict(_rename_state(paddle.load(self.file(OPTIMIZER_FILE)), saved_to_current))
-        with open(self.file(RNG_FILE), "rb") as f:
-            rng = pickle.load(f)
-        random.setstate(rng["python"])
-        np.random.set_state(rng["numpy"])
-        paddle.set_rng_state(rng["paddle"])
+        folder, state = self._latest_good()
+        last_epoch = state["epoch"] if state else -1
+        if state:
+            load_weights(model, os.path.join(folder, MODEL_FILE))
+            saved_to_current = {state["parameter_names"][key]: name for key, name in parameter_names(model).items()}
+            optimizer.set_state_dict(_rename_state(paddle.load(os.path.join(folder, OPTIMIZER_FILE)), saved_to_current))
+            with open(os.path.join(folder, RNG_FILE), "rb") as f:
+                rng = pickle.load(f)
+            random.setstate(rng["python"])
+            np.random.set_state(rng["numpy"])
+            paddle.set_rng_state(rng["paddle"])
         if self.writes:  # forget what an interrupted epoch (or a final eval) logged after the checkpoint
-            with open(self.file(METRICS), encoding="utf-8") as f:
-                kept = [line for line in f if json.loads(line).get("epoch", state["epoch"] + 1) <= state["epoch"]]
-            write_text(self.file(METRICS), "".join(kept))
-        return state["epoch"] + 1, state["step"]
+            kept = [r for r in self._read_metrics() if r.get("epoch", last_epoch + 1) <= last_epoch]
+            write_text(self.file(METRICS), "".join(json.dumps(r) + "\n" for r in kept))
+        return last_epoch + 1, state["step"] if state else 0
+
+
+def _describe_file(path):
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+        return {"bytes": os.path.getsize(path), "sha256": hashlib.sha256(f.read()).hexdigest()}
+
+
+def _verify(folder):
+    """None if every file of the checkpoint matches its manifest, else what is wrong."""
+    try:
+        with open(os.path.join(folder, MANIFEST), encoding="utf-8") as f:
+            files = json.load(f)["files"]
+        for name, expected in files.items():
+            path = os.path.join(folder, name)
+            if not os.path.exists(path):
+                return f"{name} is missing"
+            with open(path, "rb") as f:
+                if os.path.getsize(path) != expected["bytes"] or hashlib.sha256(f.read()).hexdigest() != expected["sha256"]:
+                    return f"{name} does not match its manifest"
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"{MANIFEST} is missing or unreadable"
+    return None
+
+
+def _fsync_dir(path):
+    """Make a rename or a new file in `path` durable (directories can be fsynced on Linux and macOS)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def parameter_names(model):

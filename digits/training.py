@@ -3,7 +3,7 @@ import math
 import random
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 import paddle
@@ -13,7 +13,7 @@ from .data import load_course_data, load_data
 from .debug import Inspector
 from .devices import parallel, select_device, world
 from .errors import UserError
-from .onednn import onednn_enabled, using_onednn
+from .onednn import accelerate
 from .plots import loss_curve, plot_curves, plot_train_valid
 from .prepare import ensure_datafile
 from .runs import Run, new_run_path
@@ -25,31 +25,68 @@ MAX_SHIFT = 8  # pixels: a digit is about 20 pixels across, a bigger shift pushe
 MAX_ROTATE = 30  # degrees: beyond that a 6 starts to look like a 9
 
 
+def option(default, help, check=None, **argparse_options):
+    """A TrainConfig field with its command-line help and its check: each option is declared once, here.
+
+    `check(value)` returns None when the value is fine, else what is wrong with it (a phrase)."""
+    return field(default=default, metadata={"help": help, "check": check, **argparse_options})
+
+
+def at_least(low, what=""):
+    return lambda value: None if value >= low else f"must be at least {low}{what}"
+
+
+def between(low, high, hint):
+    return lambda value: None if low <= value <= high else f"give {low} to {high} ({hint})"
+
+
+def one_of(names):
+    return lambda value: None if value in names else f"choose one of {', '.join(names)}"
+
+
+def below(limit, hint):
+    return lambda value: None if 0 <= value < limit else f"give 0 to {limit - 1} ({hint})"
+
+
 @dataclass
 class TrainConfig:
-    model: str = "cnn"
-    loss: str = "ce"            # mse: regress the digit's value; ce: softmax cross-entropy; sigmoid_ce: one
-                                # sigmoid per digit against the one-hot label (Nielsen's cross-entropy cost)
-    optimizer: str = "adam"
-    lr: float = 0.001
-    lr_schedule: str = "constant"  # polynomial: decay linearly from lr to lr/10 over the run, every batch;
-                                   # onecycle: rise from lr/25 to lr over the first 30% of batches, then anneal
-    shift: int = 0              # augment: move training images by up to this many pixels (digits.data.shifted)
-    rotate: float = 0.0         # augment: turn training images by up to this many degrees (digits.data.rotated)
-    epochs: int = 5
-    batch_size: int = 100
-    seed: int = 0
-    weight_decay: float = 0.0   # L2 penalty coefficient (paddle.regularizer.L2Decay); 0 is none
-    grad_clip: float = 0.0      # clip the gradients' global norm to this (ClipGradByGlobalNorm); 0 is none
-    log_interval: int = 100     # print and record the loss every this many batches
-    device: str = "auto"        # cpu, gpu, gpu:N, or auto (a GPU if there is one)
-    debug_batch: int = None     # print layer shapes on the first batch, weights and outputs at this one
-    visualdl: bool = False      # also log scalars for VisualDL, in <run>/visualdl
-    out: str = None             # run folder; default runs/<time>-<model>-<loss>-<optimizer>
-    data: str = None            # the course file; default work/mnist.json.gz (or MNIST_JSON)
-    source: str = None          # folder of MNIST .gz files to build the course file from, if missing
-    onednn: bool = None         # conv layers on oneDNN's kernels (digits.onednn); False: Paddle's own kernels;
-                                # None: as set for the process (on, unless a lab's --no-onednn turned it off)
+    """Everything a training run is set by. train.py's flags are these fields (digits.cli builds them)."""
+    model: str = option("cnn", "the network, a name from models/ (train.py lists them)")
+    loss: str = option("ce", "mse regresses the digit's value; ce (softmax cross-entropy) and sigmoid_ce "
+                             "(one sigmoid per digit, Nielsen's cost) classify it", one_of(LOSSES), choices=LOSSES)
+    optimizer: str = option("adam", "the update rule", one_of(OPTIMIZERS), choices=OPTIMIZERS)
+    lr: float = option(0.001, "learning rate", lambda v: None if v > 0 else "must be above 0")
+    lr_schedule: str = option("constant", "polynomial: decay linearly to lr/10 over the run, every batch; onecycle: "
+                                          "rise from lr/25 to lr over the first 30%% of batches, then anneal",
+                              one_of(SCHEDULES), choices=SCHEDULES)
+    shift: int = option(0, "augment: move each training image by up to this many pixels, anew every epoch",
+                        between(0, MAX_SHIFT, "pixels; 1 or 2 suit 28x28 digits"), metavar="PIXELS")
+    rotate: float = option(0.0, "augment: turn each training image by up to this many degrees, anew every epoch",
+                           between(0, MAX_ROTATE, "degrees; about 10 suits digits"), metavar="DEGREES")
+    epochs: int = option(5, "passes over the training images", at_least(1))
+    batch_size: int = option(100, "images per training step", at_least(1))
+    seed: int = option(0, "fixes Python's, NumPy's and Paddle's randomness", below(2**32, "NumPy's seed range"))
+    weight_decay: float = option(0.0, "L2 penalty coefficient (paddle.regularizer.L2Decay); 0 is none", at_least(0))
+    grad_clip: float = option(0.0, "clip each step's gradient to this global norm (ClipGradByGlobalNorm); 0 is none",
+                              at_least(0))
+    log_interval: int = option(100, "print and record the loss every this many batches", at_least(1))
+    device: str = option("auto", "cpu, gpu, gpu:N, or auto (a GPU if there is one)")
+    debug_batch: int = option(None, "print layer shapes on the first batch, weights and outputs at batch N",
+                              at_least(0), metavar="N")
+    visualdl: bool = option(False, "also log scalars for VisualDL in RUN/visualdl (pip install visualdl; view: "
+                                   "visualdl --logdir RUN/visualdl -L en)")
+    out: str = option(None, "run folder to create (default: runs/<time>-<model>-<loss>-<optimizer>)")
+    data: str = option(None, "the course data file (default: work/mnist.json.gz, or MNIST_JSON)")
+    source: str = option(None, "folder of the four MNIST .gz files, to build a missing data file from")
+    onednn: bool = option(True, "run conv layers on oneDNN's kernels (digits.onednn.accelerate); --no-onednn: "
+                                "Paddle's own, as the course ran them")
+
+    def __post_init__(self):
+        for f in fields(self):
+            check, value = f.metadata.get("check"), getattr(self, f.name)
+            problem = check(value) if check and value is not None else None
+            if problem:
+                raise UserError(f"--{f.name.replace('_', '-')} {value}: {problem}")
 
 
 def seed_everything(seed):
@@ -87,11 +124,6 @@ def make_optimizer(name, lr, parameters, weight_decay=0.0, grad_clip=0.0):
     raise UserError(f"unknown optimizer {name!r}: choose one of {', '.join(OPTIMIZERS)}")
 
 
-def check_loss_name(loss):
-    if loss not in LOSSES:
-        raise UserError(f"unknown loss {loss!r}: choose mse (regression), ce or sigmoid_ce (classification)")
-
-
 def num_outputs(loss):
     """Regression predicts one number; classification one score per digit."""
     return 1 if loss == "mse" else 10
@@ -101,13 +133,28 @@ def label_dtype(loss):
     return "float32" if loss == "mse" else "int64"
 
 
-def compute_loss(loss, outputs, labels):
-    if loss == "mse":
-        return paddle.mean(F.square_error_cost(outputs, labels))
-    if loss == "sigmoid_ce":  # summed over the 10 output units, averaged over the batch
-        targets = F.one_hot(labels[:, 0], outputs.shape[1])
-        return F.binary_cross_entropy_with_logits(outputs, targets, reduction="sum") / outputs.shape[0]
-    return F.cross_entropy(outputs, labels)
+def mse(predicts, labels):
+    """The course's regression loss: the mean over the batch of (prediction - label)^2."""
+    return paddle.mean(F.square_error_cost(predicts, labels))
+
+
+def sigmoid_ce(predicts, labels):
+    """One sigmoid per digit against the one-hot label, summed over the 10 units, averaged over the batch."""
+    targets = F.one_hot(labels[:, 0], predicts.shape[1])
+    return F.binary_cross_entropy_with_logits(predicts, targets, reduction="sum") / predicts.shape[0]
+
+
+LOSS_FUNCTIONS = {"mse": mse, "ce": F.cross_entropy, "sigmoid_ce": sigmoid_ce}
+
+
+def train_step(model, optimizer, images, labels, loss_fn):
+    """One step of the course's loop, the lines lab 02 writes out: forward, loss, backward, update, clear."""
+    predicts = model(images)
+    loss = loss_fn(predicts, labels)
+    loss.backward()
+    optimizer.step()
+    optimizer.clear_grad()
+    return predicts, loss
 
 
 def to_digits(loss, outputs):
@@ -125,7 +172,7 @@ def predict(model, loader, loss):
     predicted, truth, total, count = [], [], 0.0, 0
     for images, labels in loader():
         outputs = model(paddle.to_tensor(images))
-        total += float(compute_loss(loss, outputs, paddle.to_tensor(labels))) * len(images)
+        total += float(LOSS_FUNCTIONS[loss](outputs, paddle.to_tensor(labels))) * len(images)
         count += len(images)
         predicted.append(to_digits(loss, outputs))
         truth.append(labels[:, 0].astype(np.int64))
@@ -144,24 +191,23 @@ def train(model, optimizer, train_loader, valid_loader, config, run, *, start_ep
     """Train epochs start_epoch..end_epoch-1 (default: to config.epochs), logging the loss every
     config.log_interval batches and checkpointing after each epoch.
 
-    Stops with a clear message when the loss stops being a finite number, keeping the last good
-    checkpoint. Returns the list of per-epoch summaries.
+    Stops with a clear message when training cannot recover (digits.training.check_progress), keeping
+    the last good checkpoint. Returns the list of per-epoch summaries.
     """
-    summaries = []
+    loss_fn, summaries, first_loss = LOSS_FUNCTIONS[config.loss], [], None
     for epoch in range(start_epoch, end_epoch or config.epochs):
         started, epoch_tally, window = time.perf_counter(), Tally(), Tally()
         for batch, (images, labels) in enumerate(progress(train_loader(), num_batches, f"epoch {epoch}", run.writes)):
-            outputs = model(paddle.to_tensor(images))
-            batch_loss = compute_loss(config.loss, outputs, paddle.to_tensor(labels))
-            batch_loss.backward()
-            optimizer.step()
-            optimizer.clear_grad()
+            outputs, batch_loss = train_step(model, optimizer, paddle.to_tensor(images), paddle.to_tensor(labels),
+                                             loss_fn)
             if scheduler:
                 scheduler.step()
 
+            # bookkeeping: the loss line, the records behind the curves, the divergence guard
             value = float(batch_loss)
+            first_loss = value if first_loss is None else first_loss
             if not math.isfinite(value):
-                raise diverged(value, epoch, batch, optimizer, run)
+                raise diverged(f"the loss became {value} at epoch {epoch}, batch {batch}", optimizer, run)
             hits = int(np.sum(to_digits(config.loss, outputs) == labels[:, 0]))
             epoch_tally.add(value, hits, len(images))
             window.add(value, hits, len(images))
@@ -181,6 +227,7 @@ def train(model, optimizer, train_loader, valid_loader, config, run, *, start_ep
         run.say(f"epoch {epoch} done in {seconds:.1f}s ({seen / seconds:.0f} img/s): train loss "
                 f"{summary['train_loss']:.4f}, accuracy {100 * summary['train_accuracy']:.2f}%; valid "
                 f"{'MSE' if config.loss == 'mse' else 'loss'} {valid['loss']:.4f}, accuracy {100 * valid['accuracy']:.2f}%")
+        check_progress(summary, first_loss, config.loss, optimizer, run)
         run.log(summary)
         run.save_checkpoint(model, optimizer, epoch, step)
         summaries.append(summary)
@@ -206,13 +253,34 @@ class Tally:
         return self.hits / self.seen
 
 
-def diverged(value, epoch, batch, optimizer, run):
+CHANCE = 0.15  # a classifier of 10 balanced digits right this rarely has learned nothing
+
+
+def check_progress(summary, first_loss, loss, optimizer, run):
+    """Stop a run that cannot recover, after an epoch's summary: a finite loss can still explode (10x the
+    first batch's), give a non-finite valid loss, or leave a classifier at chance with a loss that has not
+    fallen after two epochs. A regression that plateaus is left alone: lab 03 studies exactly that."""
+    epoch = summary["epoch"]
+    if not math.isfinite(summary["valid_loss"]):
+        problem = f"the valid loss became {summary['valid_loss']} at epoch {epoch}"
+    elif summary["train_loss"] > 10 * first_loss:
+        problem = f"the train loss grew from {first_loss:.4g} to {summary['train_loss']:.4g} by epoch {epoch}"
+    elif (loss != "mse" and epoch >= 1 and summary["valid_accuracy"] < CHANCE
+          and summary["train_loss"] >= 0.95 * first_loss):
+        problem = (f"after epoch {epoch} the valid accuracy is {100 * summary['valid_accuracy']:.1f}%, chance level, "
+                   f"and the loss has not fallen")
+    else:
+        return
+    raise diverged(problem, optimizer, run)
+
+
+def diverged(problem, optimizer, run):
     saved = run.checkpoint()
     kept = (f"the checkpoint of epoch {saved['epoch']} in {run.path} is kept" if saved
             else "no epoch had finished, so no checkpoint was written")
     lr = optimizer.get_lr()
-    return UserError(f"the loss became {value} at epoch {epoch}, batch {batch}: the learning rate {lr:g} is too "
-                     f"high, lower it (e.g. --lr {lr / 10:g}); {kept}")
+    return UserError(f"{problem}: the learning rate {lr:g} is too high for this setting, lower it "
+                     f"(e.g. --lr {lr / 10:g}); {kept}")
 
 
 def progress(batches, total, label, show=True):
@@ -237,43 +305,46 @@ class Result:
     eval: dict
 
 
-def fit(config, build_model_fn=None, resume=None, stop_after=None):
-    """Everything a training run does: data, model, optimizer, the loop, the loss plot, a final eval.
+def fit(config, make_model, resume=None, stop_after=None):
+    """Everything a training run does: data, model, optimizer, run folder, the loop, plots and a final eval.
 
-    `build_model_fn()`, called after seeding so the seed fixes its initial weights, replaces the
-    registry's model named in the config (a lab's variant with options, say). `resume`
-    names a run folder to continue from its last checkpoint, with `config` read from that folder.
-    `stop_after` ends this call after that many epochs of the schedule, as an interruption would.
-    In a data-parallel run (paddle.distributed.launch) each rank trains on its shard of every epoch
-    and only rank 0 writes the run folder.
+    `make_model()` builds the network; it is called after seeding, so the seed fixes its initial weights.
+    `resume` names a run folder to continue from its last checkpoint (`config` is that run's, perhaps with
+    more epochs). `stop_after` ends this call after that many epochs of the schedule, as an interruption
+    would. In a data-parallel run (paddle.distributed.launch) each rank trains on its shard of every
+    epoch and only rank 0 writes the run folder.
     """
-    from models import build_model
-
-    check_loss_name(config.loss)
-    if not 0 <= config.shift <= MAX_SHIFT:
-        raise UserError(f"shift {config.shift}: give 0 (no augmentation) to {MAX_SHIFT} pixels; 1 or 2 suit 28x28 digits")
-    if not 0 <= config.rotate <= MAX_ROTATE:
-        raise UserError(f"rotate {config.rotate}: give 0 (no augmentation) to {MAX_ROTATE} degrees; about 10 suits digits")
     select_device(config.device)
     rank, world_size = world()
     seed_everything(config.seed)
-    with onednn_enabled(config.onednn):
-        network = build_model_fn() if build_model_fn else build_model(config.model, num_outputs(config.loss))
-        onednn = using_onednn()
+
+    # data
     datafile = ensure_datafile(config.data, config.source)
     num_batches = -(-(len(load_course_data(datafile)["train"][0]) // world_size) // config.batch_size)
+
+    # model: the network as written, its conv layers then swapped for oneDNN's (same parameters)
+    network = make_model()
+    if config.onednn:
+        accelerate(network)
+
+    # optimizer, with the learning-rate schedule it steps
     learning_rate = make_schedule(config.lr_schedule, config.lr, config.epochs * num_batches)
     optimizer = make_optimizer(config.optimizer, learning_rate, network.parameters(), config.weight_decay,
                                config.grad_clip)
 
+    # run folder: a new one, or the one to continue
     if resume:
         run = Run.open(resume, writes=rank == 0, visualdl=config.visualdl)
+        run.lock()
+        run.update_config({"epochs": config.epochs})
         start_epoch, step = run.restore(network, optimizer)
-        run.say(f"resuming {resume} at epoch {start_epoch} (step {step})")
+        run.say(f"resuming {resume} at epoch {start_epoch} (step {step})" if start_epoch else
+                f"{resume}: no epoch had finished, so it starts from the beginning")
     else:
         out = config.out or new_run_path("runs", f"{config.model}-{config.loss}-{config.optimizer}")
-        run = Run.create(out, {**asdict(config), "out": out, "data": datafile, "onednn": onednn},
-                         writes=rank == 0, visualdl=config.visualdl)
+        run = Run.create(out, {**asdict(config), "out": out, "data": datafile}, writes=rank == 0,
+                         visualdl=config.visualdl)
+        run.lock()
         start_epoch, step = 0, 0
 
     def loader(mode, shard=None):
@@ -281,21 +352,28 @@ def fit(config, build_model_fn=None, resume=None, stop_after=None):
                          label_dtype=label_dtype(config.loss), datafile=datafile, shard=shard, shift=config.shift,
                          rotate=config.rotate)
 
-    inspector = Inspector(network, config.debug_batch) if config.debug_batch is not None else None
-    model = parallel(network)
-    epochs = train(model, optimizer, loader("train", (rank, world_size) if world_size > 1 else None),
-                   loader("valid"), config, run, start_epoch=start_epoch, end_epoch=stop_after, step=step,
-                   scheduler=learning_rate if isinstance(learning_rate, paddle.optimizer.lr.LRScheduler) else None,
-                   num_batches=num_batches)
-    if inspector:
-        inspector.remove()
-    if world_size > 1:  # every rank says what it ended with: data parallelism keeps them identical
-        print(f"rank {rank}: parameter checksum {sum(float(p.astype('float64').sum()) for p in network.parameters()):.10f}")
-    if run.writes:
-        plot_curves({f"{config.model} ({config.loss}, {config.optimizer} {config.lr:g})": loss_curve(run)},
-                    run.file("loss.png"), f"train loss, {config.model}")
-        plot_train_valid(run, run.file("curves.png"), config.model)
-    final = evaluate(network, loader("eval"), config.loss)
-    run.log({"kind": "eval", **final})
+    # train
+    try:
+        inspector = Inspector(network, config.debug_batch) if config.debug_batch is not None else None
+        model = parallel(network)
+        epochs = train(model, optimizer, loader("train", (rank, world_size) if world_size > 1 else None),
+                       loader("valid"), config, run, start_epoch=start_epoch, end_epoch=stop_after, step=step,
+                       scheduler=learning_rate if isinstance(learning_rate, paddle.optimizer.lr.LRScheduler) else None,
+                       num_batches=num_batches)
+        if inspector:
+            inspector.remove()
+        if world_size > 1:  # every rank says what it ended with: data parallelism keeps them identical
+            print(f"rank {rank}: parameter checksum "
+                  f"{sum(float(p.astype('float64').sum()) for p in network.parameters()):.10f}")
+
+        # report: loss and accuracy curves, and the final eval on the test images
+        if run.writes:
+            plot_curves({f"{config.model} ({config.loss}, {config.optimizer} {config.lr:g})": loss_curve(run)},
+                        run.file("loss.png"), f"train loss, {config.model}")
+            plot_train_valid(run, run.file("curves.png"), config.model)
+        final = evaluate(network, loader("eval"), config.loss)
+        run.log({"kind": "eval", **final})
+    finally:
+        run.unlock()
     run.say(f"eval: loss {final['loss']:.4f}, accuracy {100 * final['accuracy']:.2f}%  (run folder: {run.path})")
     return Result(run, network, epochs, final)

@@ -8,6 +8,7 @@ import pkgutil
 
 import digits  # noqa: F401  (quiets Paddle's logging before paddle is imported)
 from digits.errors import UserError
+from digits.training import num_outputs
 
 MODELS = {}
 
@@ -23,6 +24,13 @@ def build_model(name, num_outputs=1, **options):
     if name not in MODELS:
         raise UserError(f"unknown model {name!r}: choose one of {', '.join(sorted(MODELS))}")
     return MODELS[name](num_outputs=num_outputs, **options)
+
+
+def maker(config):
+    """What digits.training.fit builds: the model a TrainConfig names, with one output per the loss's need."""
+    if config.model not in MODELS:  # say so before a run folder is made
+        raise UserError(f"unknown model {config.model!r}: choose one of {', '.join(sorted(MODELS))}")
+    return lambda: build_model(config.model, num_outputs(config.loss))
 
 
 for _module in pkgutil.iter_modules(__path__):

@@ -7,9 +7,9 @@ before the head. Batch norm sits after the pooling, so each stage stays one oneD
 """
 import paddle
 import paddle.nn.functional as F
-from paddle.nn import BatchNorm2D, Dropout, Linear, MaxPool2D
+from paddle.nn import BatchNorm2D, Conv2D, Dropout, Linear, MaxPool2D
 
-from digits.onednn import conv2d_layer, conv_relu_pool
+from digits.onednn import conv_relu_pool
 
 from . import register
 
@@ -21,10 +21,10 @@ class WideCNN(paddle.nn.Layer):
     def __init__(self, num_outputs=10, widths=(32, 64), hidden=128, dropout=0.3):
         super().__init__()
         first, second = widths
-        self.conv1 = conv2d_layer(1, first, kernel_size=5, stride=1, padding=2)
+        self.conv1 = Conv2D(1, first, kernel_size=5, stride=1, padding=2)
         self.pool1 = MaxPool2D(kernel_size=2, stride=2)
         self.norm1 = BatchNorm2D(first)
-        self.conv2 = conv2d_layer(first, second, kernel_size=5, stride=1, padding=2)
+        self.conv2 = Conv2D(first, second, kernel_size=5, stride=1, padding=2)
         self.pool2 = MaxPool2D(kernel_size=2, stride=2)
         self.norm2 = BatchNorm2D(second)
         self.hidden = Linear(second * 7 * 7, hidden)

@@ -6,7 +6,7 @@ import paddle.nn.functional as F
 import pytest
 
 from digits.data import IMAGE, load_data
-from digits.onednn import OneDNNConv2D, available, conv2d_layer, conv_relu_pool, use_onednn
+from digits.onednn import OneDNNConv2D, accelerate, available, conv_relu_pool, course_layer_name, use_onednn
 from models import build_model
 
 pytestmark = pytest.mark.skipif(not available()[0], reason=available()[1])
@@ -68,27 +68,65 @@ def test_conv_matches_paddle_conv(digits_batch, cin, cout, k, stride, pad, needs
         close(got, want)
 
 
+def untied_input_positions(conv_output, k, stride, pad, input_shape):
+    """Where the input gradient of pool(relu(conv(x))) is defined: a flat background gives equal values
+    inside a max-pool window, and which element of such a tie (or of a near-tie that float rounding can
+    flip) receives the gradient is not defined; oneDNN picks another one than Paddle on some processors.
+    An input position is left out when any conv output it feeds lies in a (near-)tied 2x2 window."""
+    batch, channels, height, width = conv_output.shape
+    windows = conv_output[:, :, :height // 2 * 2, :width // 2 * 2].reshape(
+        batch, channels, height // 2, 2, width // 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(batch, channels, height // 2, width // 2, 4)
+    top = np.sort(np.maximum(windows, 0), axis=-1)
+    tied = (top[..., -1] > 0) & (top[..., -1] - top[..., -2] <= 1e-5 * np.abs(conv_output).max())
+    tied_outputs = np.repeat(np.repeat(tied.any(axis=1), 2, axis=1), 2, axis=2).astype("float32")
+    tied_outputs = np.pad(tied_outputs, ((0, 0), (0, height - tied_outputs.shape[1]), (0, width - tied_outputs.shape[2])))
+    reach = F.conv2d_transpose(paddle.to_tensor(tied_outputs[:, None]), paddle.ones([1, 1, k, k]), stride=stride,
+                               padding=pad, output_size=list(input_shape[2:])).numpy()
+    return np.broadcast_to(reach == 0, input_shape)
+
+
 @pytest.mark.parametrize("cin,cout,k,stride,pad", CONFIGS)
 def test_conv_relu_pool_matches_paddle_layers(digits_batch, cin, cout, k, stride, pad):
     reference, onednn = twin_layers(cin, cout, k, stride, pad)
     pool = paddle.nn.MaxPool2D(kernel_size=2, stride=2)
+    # noise makes ties and near-ties rare, so most of the input gradient is defined and compared
     x = channels_from(digits_batch[0], cin)
+    x = x + paddle.to_tensor(np.random.default_rng(0).normal(0, 0.1, x.shape).astype("float32"))
     expected = outputs_and_grads(lambda v: pool(F.relu(reference(v))), reference, x)
     actual = outputs_and_grads(lambda v: conv_relu_pool(onednn, pool, v), onednn, x)
+    defined = untied_input_positions(reference(x).numpy(), k, stride, pad, x.shape)
+    assert defined.mean() > 0.5  # the comparison below covers a good part of the input
+    expected[1], actual[1] = np.where(defined, expected[1], 0), np.where(defined, actual[1], 0)
     for got, want in zip(actual, expected):
         close(got, want)
 
 
-def test_course_cnn_trains_like_paddle_layers(digits_batch):
-    """Same seed: same initial weights; after 5 Adam steps on real digits, the same losses and weights."""
+@pytest.mark.parametrize("cin,cout,k,stride,pad", CONFIGS)
+def test_conv_relu_pool_on_tied_digits(digits_batch, cin, cout, k, stride, pad):
+    """The output and the weight and bias gradients are defined whichever tied element gets the gradient
+    (exactly tied values come from equal input patches), so they must agree everywhere."""
+    reference, onednn = twin_layers(cin, cout, k, stride, pad)
+    pool = paddle.nn.MaxPool2D(kernel_size=2, stride=2)
+    x = channels_from(digits_batch[0], cin)
+    expected = outputs_and_grads(lambda v: pool(F.relu(reference(v))), reference, x, needs_input_grad=False)
+    actual = outputs_and_grads(lambda v: conv_relu_pool(onednn, pool, v), onednn, x, needs_input_grad=False)
+    for got, want in zip(actual, expected):
+        close(got, want)
+
+
+@pytest.mark.parametrize("name", ["cnn", "fast_cnn"])
+def test_course_cnn_trains_like_paddle_layers(digits_batch, name):
+    """Same seed: same initial weights; after 5 Adam steps on real digits, the same losses and weights,
+    for the plain course class accelerated from outside and for the fused fast model."""
     images, labels = digits_batch
     histories, weights = [], []
-    for enabled in (False, True):
-        use_onednn(enabled)
+    for accelerated in (False, True):
         paddle.seed(0)
-        model = build_model("cnn", 10)
-        assert isinstance(model.conv2, OneDNNConv2D) == enabled
+        model = build_model(name, 10)
         optimizer = paddle.optimizer.Adam(0.001, parameters=model.parameters())
+        if accelerated:  # after the optimizer is built: the swap keeps the very same parameters
+            accelerate(model)
+        assert isinstance(model.conv2, OneDNNConv2D) == accelerated
         losses = []
         for _ in range(5):
             loss = F.cross_entropy(model(images), labels)
@@ -98,12 +136,22 @@ def test_course_cnn_trains_like_paddle_layers(digits_batch):
             losses.append(float(loss))
         histories.append(losses)
         weights.append({k: v.numpy() for k, v in model.state_dict().items()})
-    use_onednn(True)
     np.testing.assert_allclose(histories[1], histories[0], rtol=1e-4)
     assert histories[1][-1] < histories[1][0]          # it learns
     assert weights[0].keys() == weights[1].keys()      # checkpoints interchange
     for name in weights[0]:
         close(weights[1][name], weights[0][name], rtol=1e-3)
+
+
+def test_accelerate_keeps_the_layers_and_their_course_names():
+    paddle.seed(0)
+    model = build_model("cnn", 10)
+    conv1, before = model.conv1, {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    accelerate(model)
+    assert model.conv1 is conv1 and type(conv1) is OneDNNConv2D
+    assert all((v.numpy() == before[k]).all() for k, v in model.state_dict().items())
+    assert [course_layer_name(layer) for layer in model.sublayers()] == [
+        "Conv2D", "MaxPool2D", "Conv2D", "MaxPool2D", "Linear"]
 
 
 def test_last_smaller_batch_and_eval_mode(digits_batch):
@@ -115,11 +163,11 @@ def test_last_smaller_batch_and_eval_mode(digits_batch):
             close(onednn(x[:size]).numpy(), reference(x[:size]).numpy())
 
 
-def test_export_records_paddle_conv(digits_batch, tmp_path):
+@pytest.mark.parametrize("name", ["cnn", "fast_cnn"])
+def test_export_records_paddle_conv(digits_batch, tmp_path, name):
     """to_static traces Paddle's conv2d op, so an exported model runs without oneDNN and predicts the same."""
-    use_onednn(True)
     paddle.seed(0)
-    model = build_model("cnn", 10)
+    model = accelerate(build_model(name, 10))
     model.eval()
     with paddle.no_grad():
         expected = model(digits_batch[0]).numpy()
@@ -130,13 +178,13 @@ def test_export_records_paddle_conv(digits_batch, tmp_path):
     close(loaded(digits_batch[0]).numpy(), expected)
 
 
-def test_switched_off_builds_paddle_conv():
+def test_switched_off_leaves_paddle_conv():
     use_onednn(False)
     try:
-        assert type(conv2d_layer(1, 20, 5, padding=2)) is paddle.nn.Conv2D
+        assert type(accelerate(build_model("cnn", 10)).conv1) is paddle.nn.Conv2D
     finally:
         use_onednn(True)
-    assert type(conv2d_layer(1, 20, 5, padding=2)) is OneDNNConv2D
+    assert type(accelerate(build_model("cnn", 10)).conv1) is OneDNNConv2D
 
 
 def test_where_onednn_does_not_load_the_models_use_paddle_conv(monkeypatch):
@@ -144,6 +192,6 @@ def test_where_onednn_does_not_load_the_models_use_paddle_conv(monkeypatch):
     monkeypatch.setattr(onednn, "_library", None)
     monkeypatch.setattr(onednn, "_load_error", "oneDNN not usable here (OSError: no libdnnl.so.3)")
     assert available() == (False, "oneDNN not usable here (OSError: no libdnnl.so.3)")
-    assert type(build_model("cnn", 10).conv1) is paddle.nn.Conv2D
+    assert type(accelerate(build_model("cnn", 10)).conv1) is paddle.nn.Conv2D
     with pytest.raises(RuntimeError, match="no libdnnl.so.3"):
         OneDNNConv2D(1, 20, 5)
