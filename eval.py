@@ -14,7 +14,7 @@ from digits.errors import run_main
 from digits.evaluation import predict_photos, report
 from digits.export import is_export, load_exported, read_meta
 from digits.prepare import ensure_datafile
-from digits.runs import MODEL_FILE, Run, load_weights
+from digits.runs import Run, load_weights
 from digits.training import label_dtype, num_outputs
 from models import build_model
 
@@ -33,8 +33,9 @@ def main():
     if is_export(args.run):
         model, loss, trained_on = load_exported(args.run), read_meta(args.run)["loss"], None
     else:
-        config = Run.open(args.run).config
-        model = load_weights(build_model(config["model"], num_outputs(config["loss"])), os.path.join(args.run, MODEL_FILE))
+        run = Run.open(args.run)
+        config = run.config
+        model = load_weights(build_model(config["model"], num_outputs(config["loss"])), run.model_file())
         loss, trained_on = config["loss"], config["data"]
     model.eval()
     datafile = ensure_datafile(args.data or (trained_on if trained_on and os.path.exists(trained_on) else None))

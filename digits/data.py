@@ -1,9 +1,10 @@
 """The course's data loader, over arrays parsed once and cached next to the JSON file.
 
 The course parses work/mnist.json.gz (about 15 s and 2.8 GB) every time it loads a split. Here the
-JSON is parsed once; its arrays are cached as .npz beside it, keyed by the file's content hash, so a
-changed file is parsed again. Batches are slices of those arrays. The interface stays the course's:
-load_data(mode) returns a generator function yielding (images, labels) batches.
+JSON is parsed once; its arrays are cached as .npz beside it (or, when its folder is read-only, in
+the user's cache folder), keyed by the file's content hash, so a changed file is parsed again; a
+damaged cache is noticed and rebuilt. Batches are slices of those arrays. The interface stays the
+course's: load_data(mode) returns a generator function yielding (images, labels) batches.
 """
 import gzip
 import hashlib
@@ -47,21 +48,73 @@ def load_course_data(datafile=None):
     key = _content_key(path)
     if (path, key) in _loaded:
         return _loaded[path, key]
-    cache = os.path.join(os.path.dirname(os.path.abspath(path)), ".cache", f"{os.path.basename(path)}.{key}.npz")
-    if os.path.exists(cache):
+    caches = cache_paths(path, key)
+    found, damaged = None, []
+    for cache in filter(os.path.exists, caches):
+        found = _read_cache(cache)
+        if found:
+            break
+        damaged.append(cache)
+    if found:
+        splits, pixel_range = found
+    else:
+        for cache in damaged:
+            print(f"the cache {cache} was damaged: rebuilding it from {path}")
+        if not damaged:
+            print(f"parsing {path} once (the full file takes ~15 s); later loads read the cache")
+        splits = _parse_course_json(path)
+        pixel_range = detect_pixel_range(splits, path)
+    for mode in ("train", "valid"):
+        if not len(splits[mode][0]):
+            raise UserError(f"{path} has no {mode} images: training needs both a train and a valid split, "
+                            f"rebuild it with `python -m digits.prepare`")
+    if not found:
+        _write_cache(caches, splits, pixel_range, path)
+    data = _loaded[path, key] = CourseData(splits, pixel_range)
+    return data
+
+
+def cache_paths(path, key):
+    """Where the cache of a course file may be, in order: beside it, else (a read-only data folder) the
+    user's cache folder. The name holds the file's content key, so a changed file is parsed again."""
+    name = f"{os.path.basename(path)}.{key}.npz"
+    user_cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return [os.path.join(os.path.dirname(os.path.abspath(path)), ".cache", name),
+            os.path.join(user_cache, "paddle-digits", name)]
+
+
+def _read_cache(cache):
+    """The cached (splits, pixel_range), or None when the file is damaged: truncated, bit-flipped (the
+    zip's checksums catch that) or holding arrays of the wrong kind."""
+    try:
         with np.load(cache) as arrays:
             splits = {m: (arrays[f"{m}_images"], arrays[f"{m}_labels"]) for m in MODES}
             pixel_range = tuple(float(v) for v in arrays["pixel_range"])
-    else:
-        print(f"parsing {path} once (the full file takes ~15 s); later loads read the cache")
-        splits = _parse_course_json(path)
-        pixel_range = detect_pixel_range(splits, path)
-        with atomic_path(cache) as tmp:
-            with open(tmp, "wb") as f:
-                np.savez(f, pixel_range=np.array(pixel_range),
-                         **{f"{m}_{part}": a for m, pair in splits.items() for part, a in zip(("images", "labels"), pair)})
-    data = _loaded[path, key] = CourseData(splits, pixel_range)
-    return data
+    except Exception:  # damaged bytes make zipfile's and NumPy's parsers raise almost any error type
+        return None
+    for images, labels in splits.values():
+        if not (images.dtype == np.float32 and images.ndim == 2 and images.shape[1] == 784
+                and labels.dtype == np.int64 and labels.shape == (len(images),)):
+            return None
+    if pixel_range not in PIXEL_RANGES:
+        return None
+    return splits, pixel_range
+
+
+def _write_cache(caches, splits, pixel_range, path):
+    """Write the cache to the first of `caches` that can be written."""
+    failures = []
+    for cache in caches:
+        try:
+            with atomic_path(cache) as tmp:
+                with open(tmp, "wb") as f:
+                    np.savez(f, pixel_range=np.array(pixel_range), **{
+                        f"{m}_{part}": a for m, pair in splits.items() for part, a in zip(("images", "labels"), pair)})
+            return cache
+        except OSError as e:
+            failures.append(f"{os.path.dirname(cache)}: {e.strerror or e}")
+    raise UserError(f"cannot cache the arrays of {path} ({'; '.join(failures)}): make one of these folders "
+                    f"writable, or set XDG_CACHE_HOME to a writable folder")
 
 
 def load_data(mode="train", batch_size=100, *, image_shape=FLAT, label_dtype="float32", datafile=None, shard=None,
@@ -133,6 +186,8 @@ def rotated(images, max_degrees, background):
 
 def detect_pixel_range(splits, path="the data file"):
     """Tell which pixel range a course file uses: [-1, 1] (legacy paddle.dataset) or [0, 1]."""
+    if not any(images.size for images, _ in splits.values()):
+        raise UserError(f"{path} holds no images: rebuild it with `python -m digits.prepare`")
     low = min(float(images.min()) for images, _ in splits.values() if images.size)
     high = max(float(images.max()) for images, _ in splits.values() if images.size)
     for background, ink in PIXEL_RANGES:

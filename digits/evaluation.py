@@ -20,7 +20,7 @@ def report(model, loss, loader, split, figure):
         total = confusion[digit].sum()
         share = confusion[digit, digit] / total if total else float("nan")
         print(f"  digit {digit}: {100 * share:6.2f}%  of {total}")
-    print(f"wrote {plot_confusion(confusion, figure, f'{split} confusion matrix')}")
+    write_figure(figure, lambda: plot_confusion(confusion, figure, f"{split} confusion matrix"))
     return accuracy
 
 
@@ -36,5 +36,17 @@ def predict_photos(model, loss, paths, pixel_range, figure, input_shape):
         details = [f"probability {100 * p:.1f}%" for p in F.softmax(outputs).numpy().max(axis=1)]
     for path, digit, detail in zip(paths, predicted, details):
         print(f"{path}: {digit} ({detail})")
-    print(f"wrote {plot_digits(images, predicted, figure, 'what the model saw, and its answer')}")
+    write_figure(figure, lambda: plot_digits(images, predicted, figure, "what the model saw, and its answer"))
     return predicted
+
+
+def write_figure(path, draw):
+    """Run draw(), which writes the figure `path`. When that folder cannot be written (a read-only run
+    folder, a full disk) say so in one line: the numbers printed before are the result, the figure
+    only shows them."""
+    try:
+        draw()
+    except OSError as e:
+        print(f"could not write the figure {path} ({e.strerror or e}): skipped it, the results above are complete")
+    else:
+        print(f"wrote {path}")

@@ -3,11 +3,14 @@
 IDX layout: a big-endian header (magic 2051 for images, 2049 for labels, then the item count and,
 for images, rows and columns), followed by one uint8 per pixel or label.
 """
+import glob
 import gzip
 import hashlib
+import http.client
 import os
-import shutil
 import struct
+import sys
+import time
 import urllib.error
 import urllib.request
 import zlib
@@ -15,7 +18,7 @@ import zlib
 import numpy as np
 
 from .errors import UserError
-from .fileio import atomic_path
+from .fileio import atomic_path, temp_prefix
 
 FILES = {
     "train_images": "train-images-idx3-ubyte.gz",
@@ -102,14 +105,17 @@ def read_source(folder):
     return arrays, published
 
 
-def download(dest, mirrors=None, timeout=30):
+def download(dest, mirrors=None, timeout=30, deadline=300):
     """Download the four files into `dest`, verifying each against the published checksums.
 
     Files already present with the published content are kept. Each file is tried on each mirror in
-    turn; a download whose content does not match is refused and never lands in `dest`.
+    turn; a download whose content does not match is refused and never lands in `dest`. `timeout`
+    bounds each network read, `deadline` a whole file: a mirror that trickles bytes is given up
+    after it (checked between reads, so at most `timeout` later) and the next one is tried.
     """
     mirrors = mirrors or os.environ.get("MNIST_MIRRORS", "").split() or MIRRORS
     os.makedirs(dest, exist_ok=True)
+    remove_stale_partials(dest, timeout)
     for name, md5 in PUBLISHED_MD5.items():
         target = os.path.join(dest, name)
         if os.path.exists(target) and _content_md5(target) == md5:
@@ -120,20 +126,60 @@ def download(dest, mirrors=None, timeout=30):
             print(f"downloading {url}")
             try:
                 with atomic_path(target) as tmp:
-                    with urllib.request.urlopen(url, timeout=timeout) as response, open(tmp, "wb") as out:
-                        shutil.copyfileobj(response, out)
+                    _fetch(url, tmp, timeout, deadline)
                     got = _content_md5(tmp)
                     if got != md5:
                         raise ChecksumMismatch(f"{url} has checksum {got}, the published {name} has {md5}")
                 break
             except ChecksumMismatch as e:
                 failures.append(str(e))
-            except (urllib.error.URLError, OSError, ValueError) as e:
+            except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as e:
                 failures.append(f"{url}: {getattr(e, 'reason', e)}")
+            print(f"  failed: {failures[-1]}")
         else:
             raise UserError(f"could not download {name} ({'; '.join(failures)}): download the four MNIST "
                             f"files by hand and pass their folder with --source DIR or MNIST_SOURCE")
     return dest
+
+
+def _fetch(url, path, timeout, deadline):
+    """Save `url` to `path`, giving up once `deadline` seconds have passed; show progress on a terminal."""
+    give_up_at = time.monotonic() + deadline
+    show = sys.stdout.isatty()
+    with urllib.request.urlopen(url, timeout=timeout) as response, open(path, "wb", buffering=0) as out:
+        total, done, shown_at = int(response.headers.get("Content-Length") or 0), 0, 0.0
+        # read1 returns what has arrived, so a slow mirror is checked against the deadline as it goes;
+        # unbuffered writes keep the partial file's time current (see remove_stale_partials)
+        while block := response.read1(1 << 16):
+            out.write(block)
+            done += len(block)
+            if time.monotonic() > give_up_at:
+                raise TimeoutError(f"not finished after {deadline:g} s ({done} of {total or '?'} bytes), too slow")
+            if show and (time.monotonic() - shown_at > 0.2 or done == total):
+                shown_at = time.monotonic()
+                of_total = f" of {_size(total)} ({100 * done // total}%)" if total else ""
+                print(f"\r  {_size(done)}{of_total}", end="", flush=True)
+    if show:
+        print()
+
+
+def _size(count):
+    return f"{count / 1e6:.1f} MB" if count >= 1e6 else f"{count / 1e3:.0f} kB"
+
+
+def remove_stale_partials(dest, timeout):
+    """Remove the partial files of downloads that were killed (a crash, SIGKILL, a power cut).
+
+    A running download writes its partial file at least every `timeout` seconds, or its read times
+    out and it removes the file itself: an older one belongs to no live download.
+    """
+    for name in PUBLISHED_MD5:
+        for stale in glob.glob(os.path.join(glob.escape(dest), glob.escape(temp_prefix(name)) + "*.tmp")):
+            try:
+                if time.time() - os.path.getmtime(stale) > timeout:
+                    os.remove(stale)
+            except FileNotFoundError:  # its download has just finished or cleaned up
+                pass
 
 
 class ChecksumMismatch(Exception):

@@ -41,6 +41,9 @@ def course_splits(arrays, sizes=None):
               (train_images[cut:], train_labels[cut:]),
               (arrays["test_images"], arrays["test_labels"])]
     if sizes:
+        if min(sizes[:2]) < 1:
+            raise UserError(f"--sizes {' '.join(map(str, sizes))} leaves the train or valid split empty: "
+                            f"training needs at least one image in each")
         splits = [(images[:n], labels[:n]) for (images, labels), n in zip(splits, sizes)]
     return splits
 

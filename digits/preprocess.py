@@ -4,6 +4,8 @@ The steps are how MNIST itself was made: light ink on a dark background, the dig
 scaled to fit a 20x20 box with its aspect ratio kept, then placed in 28x28 so that its centre of mass
 sits at the centre. Finally pixels are put into the range of the data the model was trained on.
 """
+import warnings
+
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
@@ -13,13 +15,53 @@ INK_THRESHOLD = 0.25  # a pixel is ink when it is this far from the background t
 
 
 def load_grayscale(path):
+    """A photo as a float32 grayscale array in 0-255, whatever its bit depth or transparency."""
     try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("L"), dtype=np.float32)
+        with warnings.catch_warnings():
+            # Pillow only warns about an image somewhat over its size limit; such an image is no photo of
+            # one digit either, and reading it could take gigabytes
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                return to_gray(image)
     except FileNotFoundError:
         raise UserError(f"image {path} not found") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise UserError(f"{path} is too large to read safely ({e}): pass a smaller photo of one digit") from None
     except (UnidentifiedImageError, OSError) as e:
         raise UserError(f"{path} is not an image Pillow can read ({e}): pass a PNG or JPEG photo of one digit") from None
+
+
+def to_gray(image):
+    """A Pillow image -> float32 grayscale array in 0-255."""
+    if image.mode in ("I", "F") or image.mode.startswith("I;16"):
+        # convert("L") would clip these to 255, turning most of the picture white
+        values = np.asarray(image, dtype=np.float64)
+        if image.mode.startswith("I;16"):
+            full_scale = 65535
+        else:  # 32-bit: the smallest usual full scale that holds the brightest pixel
+            scales = (1.0, 255, 65535, 2**31 - 1) if image.mode == "F" else (255, 65535, 2**31 - 1)
+            full_scale = next((s for s in scales if values.max() <= s), values.max())
+        return np.clip(values * (255.0 / full_scale), 0, 255).astype(np.float32)
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
+        image = flattened(image)
+    return np.asarray(image.convert("L"), dtype=np.float32)
+
+
+def flattened(image):
+    """An image with transparency composited onto an opaque background that contrasts with its ink.
+
+    A drawing app exports a digit as ink on a transparent background, whose hidden colour is often
+    black, like the usual ink: dropping the alpha channel would leave a blank picture. Dark ink goes
+    onto white, light ink onto black.
+    """
+    rgba = image.convert("RGBA")
+    alpha = np.asarray(rgba.getchannel("A"), dtype=np.float64)
+    if not alpha.any():
+        return Image.new("L", rgba.size, 255)  # nothing is visible: to_mnist reports a blank image
+    ink = np.asarray(rgba.convert("L"), dtype=np.float64)
+    shade = 255 if (ink * alpha).sum() / alpha.sum() < 128 else 0
+    background = Image.new("RGBA", rgba.size, (shade, shade, shade, 255))
+    return Image.alpha_composite(background, rgba).convert("L")
 
 
 def to_mnist(gray, pixel_range=(-1.0, 1.0), name="the image"):
