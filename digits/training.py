@@ -20,7 +20,7 @@ from .runs import Run, new_run_path
 
 LOSSES = ("mse", "ce", "sigmoid_ce")
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "adam")
-SCHEDULES = ("constant", "polynomial", "onecycle")
+SCHEDULES = ("constant", "warmup", "polynomial", "onecycle")
 MAX_SHIFT = 8  # pixels: a digit is about 20 pixels across, a bigger shift pushes it off the image
 MAX_ROTATE = 30  # degrees: beyond that a 6 starts to look like a 9
 
@@ -56,7 +56,8 @@ class TrainConfig:
                              "(one sigmoid per digit, Nielsen's cost) classify it", one_of(LOSSES), choices=LOSSES)
     optimizer: str = option("adam", "the update rule", one_of(OPTIMIZERS), choices=OPTIMIZERS)
     lr: float = option(0.001, "learning rate", lambda v: None if v > 0 else "must be above 0")
-    lr_schedule: str = option("constant", "polynomial: decay linearly to lr/10 over the run, every batch; onecycle: "
+    lr_schedule: str = option("constant", "warmup: rise linearly from 0 to lr over the first epoch, then constant; "
+                                          "polynomial: decay linearly to lr/10 over the run, every batch; onecycle: "
                                           "rise from lr/25 to lr over the first 30%% of batches, then anneal",
                               one_of(SCHEDULES), choices=SCHEDULES)
     shift: int = option(0, "augment: move each training image by up to this many pixels, anew every epoch",
@@ -96,10 +97,12 @@ def seed_everything(seed):
     paddle.seed(seed)
 
 
-def make_schedule(name, lr, total_steps):
+def make_schedule(name, lr, total_steps, epoch_steps):
     """The learning rate: a number, or a scheduler the loop steps after every batch."""
     if name == "constant":
         return lr
+    if name == "warmup":  # small first steps while the error and the gradients are largest (Goyal et al. 2017)
+        return paddle.optimizer.lr.LinearWarmup(learning_rate=lr, warmup_steps=epoch_steps, start_lr=0.0, end_lr=lr)
     if name == "polynomial":
         return paddle.optimizer.lr.PolynomialDecay(learning_rate=lr, decay_steps=total_steps, end_lr=lr / 10)
     if name == "onecycle":  # Smith's one-cycle policy: warm up, then a cosine anneal to (almost) zero
@@ -207,7 +210,9 @@ def train(model, optimizer, train_loader, valid_loader, config, run, *, start_ep
             value = float(batch_loss)
             first_loss = value if first_loss is None else first_loss
             if not math.isfinite(value):
-                raise diverged(f"the loss became {value} at epoch {epoch}, batch {batch}", optimizer, run)
+                lr = optimizer.get_lr()
+                raise diverged(f"the loss became {value} at epoch {epoch}, batch {batch}: the learning rate {lr:g} is "
+                               f"too high for this setting, lower it (e.g. --lr {lr / 10:g})", run)
             hits = int(np.sum(to_digits(config.loss, outputs) == labels[:, 0]))
             epoch_tally.add(value, hits, len(images))
             window.add(value, hits, len(images))
@@ -260,27 +265,25 @@ def check_progress(summary, first_loss, loss, optimizer, run):
     """Stop a run that cannot recover, after an epoch's summary: a finite loss can still explode (10x the
     first batch's), give a non-finite valid loss, or leave a classifier at chance with a loss that has not
     fallen after two epochs. A regression that plateaus is left alone: lab 03 studies exactly that."""
-    epoch = summary["epoch"]
+    epoch, lr = summary["epoch"], optimizer.get_lr()
+    too_high = f"the learning rate {lr:g} is too high for this setting, lower it (e.g. --lr {lr / 10:g})"
     if not math.isfinite(summary["valid_loss"]):
-        problem = f"the valid loss became {summary['valid_loss']} at epoch {epoch}"
-    elif summary["train_loss"] > 10 * first_loss:
-        problem = f"the train loss grew from {first_loss:.4g} to {summary['train_loss']:.4g} by epoch {epoch}"
-    elif (loss != "mse" and epoch >= 1 and summary["valid_accuracy"] < CHANCE
-          and summary["train_loss"] >= 0.95 * first_loss):
-        problem = (f"after epoch {epoch} the valid accuracy is {100 * summary['valid_accuracy']:.1f}%, chance level, "
-                   f"and the loss has not fallen")
-    else:
-        return
-    raise diverged(problem, optimizer, run)
+        raise diverged(f"the valid loss became {summary['valid_loss']} at epoch {epoch}: {too_high}", run)
+    if summary["train_loss"] > 10 * first_loss:
+        raise diverged(f"the train loss grew from {first_loss:.4g} to {summary['train_loss']:.4g} by epoch {epoch}: "
+                       f"{too_high}", run)
+    if (loss != "mse" and epoch >= 1 and summary["valid_accuracy"] < CHANCE
+            and summary["train_loss"] >= 0.95 * first_loss):
+        raise diverged(f"after epoch {epoch} the valid accuracy is {100 * summary['valid_accuracy']:.1f}%, chance "
+                       f"level, and the loss has not fallen: the learning rate {lr:g} is too low to move or so high "
+                       f"that the units died; try --lr {lr * 10:g} and --lr {lr / 10:g}", run)
 
 
-def diverged(problem, optimizer, run):
+def diverged(problem, run):
     saved = run.checkpoint()
     kept = (f"the checkpoint of epoch {saved['epoch']} in {run.path} is kept" if saved
             else "no epoch had finished, so no checkpoint was written")
-    lr = optimizer.get_lr()
-    return UserError(f"{problem}: the learning rate {lr:g} is too high for this setting, lower it "
-                     f"(e.g. --lr {lr / 10:g}); {kept}")
+    return UserError(f"{problem}; {kept}")
 
 
 def progress(batches, total, label, show=True):
@@ -328,7 +331,7 @@ def fit(config, make_model, resume=None, stop_after=None):
         accelerate(network)
 
     # optimizer, with the learning-rate schedule it steps
-    learning_rate = make_schedule(config.lr_schedule, config.lr, config.epochs * num_batches)
+    learning_rate = make_schedule(config.lr_schedule, config.lr, config.epochs * num_batches, num_batches)
     optimizer = make_optimizer(config.optimizer, learning_rate, network.parameters(), config.weight_decay,
                                config.grad_clip)
 

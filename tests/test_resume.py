@@ -1,20 +1,35 @@
 """Resuming: a run stopped halfway and resumed follows the uninterrupted run exactly."""
 import numpy as np
 
-from digits.runs import MODEL_FILE, Run
-from digits.training import TrainConfig, fit
-
 import paddle
+import paddle.nn.functional as F
+
+from digits.runs import Run
+from digits.training import TrainConfig, fit
+from models.cnn import CNN
+
+
+class CNNWithDropout(CNN):
+    """Dropout before the head draws from Paddle's RNG on every batch: a resume must restore it too."""
+
+    def __init__(self):
+        super().__init__(10)
+        self.dropout = paddle.nn.Dropout(0.5)
+
+    def forward(self, inputs):
+        x = self.pool1(F.relu(self.conv1(inputs)))
+        x = self.pool2(F.relu(self.conv2(x)))
+        return self.fc(self.dropout(paddle.flatten(x, start_axis=1)))
 
 
 def test_a_resumed_run_equals_the_uninterrupted_one(tmp_path, small_datafile):
     # the course's resume setting: Momentum, polynomial decay stepped every batch; dropout uses Paddle's RNG
-    settings = dict(model="cnn_dropout", loss="ce", optimizer="momentum", lr=0.01, lr_schedule="polynomial",
+    settings = dict(model="cnn with dropout", loss="ce", optimizer="momentum", lr=0.01, lr_schedule="polynomial",
                     epochs=4, batch_size=50, log_interval=10, data=small_datafile)
-    straight = fit(TrainConfig(**settings, out=str(tmp_path / "straight")))
-    halfway = fit(TrainConfig(**settings, out=str(tmp_path / "resumed")), stop_after=2)
+    straight = fit(TrainConfig(**settings, out=str(tmp_path / "straight")), CNNWithDropout)
+    halfway = fit(TrainConfig(**settings, out=str(tmp_path / "resumed")), CNNWithDropout, stop_after=2)
     assert Run.open(halfway.run.path).checkpoint()["epoch"] == 1
-    resumed = fit(TrainConfig(**settings, out=str(tmp_path / "resumed")), resume=str(tmp_path / "resumed"))
+    resumed = fit(TrainConfig(**settings, out=str(tmp_path / "resumed")), CNNWithDropout, resume=str(tmp_path / "resumed"))
 
     expected, got = straight.run.records("batch"), Run.open(resumed.run.path).records("batch")
     assert [r["step"] for r in got] == [r["step"] for r in expected]
@@ -25,4 +40,4 @@ def test_a_resumed_run_equals_the_uninterrupted_one(tmp_path, small_datafile):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert resumed.eval == straight.eval
     assert len(Run.open(resumed.run.path).records("eval")) == 1  # the halfway eval was dropped on resume
-    assert (paddle.load(resumed.run.file(MODEL_FILE))["fc.weight"].numpy() == straight.model.fc.weight.numpy()).all()
+    assert (paddle.load(Run(resumed.run.path).model_file())["fc.weight"].numpy() == straight.model.fc.weight.numpy()).all()

@@ -4,11 +4,16 @@ import paddle
 import pytest
 
 from digits.errors import UserError
-from digits.onednn import OneDNNConv2D
-from digits.runs import MODEL_FILE, OPTIMIZER_FILE, Run, load_weights
-from digits.training import TrainConfig, fit, make_optimizer, train, evaluate
+from digits.onednn import OneDNNConv2D, accelerate
+from digits.runs import Run, load_weights
+from digits.training import TrainConfig, fit as fit_model, make_optimizer, train, evaluate
 from digits.data import IMAGE, load_data
-from models import build_model
+from models import build_model, maker
+
+
+def fit(config, **options):
+    """Train the model the config names, as train.py does."""
+    return fit_model(config, maker(config), **options)
 
 
 def config(tmp_path, name, datafile, **overrides):
@@ -45,7 +50,7 @@ def test_a_run_folder_holds_everything(cnn_run):
 
 
 def test_checkpoint_round_trip(cnn_run, small_datafile):
-    restored = load_weights(build_model("cnn", 10), cnn_run.run.file(MODEL_FILE))
+    restored = accelerate(load_weights(build_model("cnn", 10), cnn_run.run.model_file()))
     restored.eval()
     cnn_run.model.eval()
     images = paddle.to_tensor(next(load_data("eval", image_shape=IMAGE, datafile=small_datafile)())[0])
@@ -53,7 +58,7 @@ def test_checkpoint_round_trip(cnn_run, small_datafile):
     assert evaluate(restored, load_data("eval", image_shape=IMAGE, label_dtype="int64", datafile=small_datafile),
                     "ce")["accuracy"] == cnn_run.eval["accuracy"]
     optimizer = make_optimizer("adam", 0.001, restored.parameters())
-    optimizer.set_state_dict(paddle.load(cnn_run.run.file(OPTIMIZER_FILE)))
+    optimizer.set_state_dict(paddle.load(cnn_run.run.model_file().replace("model.pdparams", "model.pdopt")))
     assert any("moment1" in key for key in optimizer.state_dict())
 
 
@@ -68,20 +73,20 @@ def test_one_seed_makes_runs_identical(tmp_path, small_datafile):
 
 def test_a_checkpoint_that_does_not_fit_is_refused(cnn_run):
     with pytest.raises(UserError, match="does not fit the MLP model .* pick the --model it was trained with"):
-        load_weights(build_model("mlp", 10), cnn_run.run.file(MODEL_FILE))
+        load_weights(build_model("mlp", 10), cnn_run.run.model_file())
     with pytest.raises(UserError, match="fc.weight is \\[980, 10\\], the model needs \\[980, 1\\]"):
-        load_weights(build_model("cnn", 1), cnn_run.run.file(MODEL_FILE))
+        load_weights(build_model("cnn", 1), cnn_run.run.model_file())
 
 
 def test_unknown_names_are_refused(tmp_path, small_datafile):
     with pytest.raises(UserError, match="unknown model 'resnet': choose one of cnn, "):
         fit(config(tmp_path, "x", small_datafile, model="resnet"))
-    with pytest.raises(UserError, match="unknown optimizer 'lbfgs'"):
-        fit(config(tmp_path, "y", small_datafile, optimizer="lbfgs"))
-    with pytest.raises(UserError, match="shift -1: give 0 .no augmentation. to 8 pixels"):
-        fit(config(tmp_path, "z", small_datafile, shift=-1))
-    with pytest.raises(UserError, match="rotate 45: give 0 .no augmentation. to 30 degrees"):
-        fit(config(tmp_path, "w", small_datafile, rotate=45))
+    with pytest.raises(UserError, match="--optimizer lbfgs: choose one of sgd, momentum, adagrad, adam"):
+        config(tmp_path, "y", small_datafile, optimizer="lbfgs")
+    with pytest.raises(UserError, match="--shift -1: give 0 to 8 .pixels"):
+        config(tmp_path, "z", small_datafile, shift=-1)
+    with pytest.raises(UserError, match="--rotate 45: give 0 to 30 .degrees"):
+        config(tmp_path, "w", small_datafile, rotate=45)
 
 
 def test_an_existing_run_is_never_overwritten(cnn_run, small_datafile):
@@ -97,13 +102,25 @@ def test_a_diverging_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_p
     loaders = [load_data(mode, 50, datafile=small_datafile) for mode in ("train", "valid")]
     settings = TrainConfig(model="mlp", loss="mse", epochs=1, log_interval=10)
     train(model, optimizer, *loaders, settings, run)
-    saved = open(run.file(MODEL_FILE), "rb").read()
+    saved = open(run.model_file(), "rb").read()
 
     optimizer.set_lr(1e12)
     with pytest.raises(UserError, match=r"the loss became (nan|inf) at epoch 0, batch \d+: the learning rate 1e\+12 "
-                                        r"is too high, lower it \(e.g. --lr 1e\+11\); the checkpoint of epoch 0"):
+                                        r"is too high for this setting, lower it \(e.g. --lr 1e\+11\); the checkpoint "
+                                        r"of epoch 0"):
         train(model, optimizer, *loaders, settings, run)
-    assert open(run.file(MODEL_FILE), "rb").read() == saved
+    assert open(run.model_file(), "rb").read() == saved
+
+
+def test_a_finite_explosion_or_a_run_stuck_at_chance_is_stopped(tmp_path, small_datafile):
+    """Cross-entropy at lr 1e6 stays finite but explodes; SGD at lr 1e-9 leaves the CNN at chance with a flat loss."""
+    with pytest.raises(UserError, match=r"the train loss grew from [\d.]+ to [\d.e+]+ by epoch 0: the learning rate "
+                                        r"1e\+06 is too high"):
+        fit(config(tmp_path, "explodes", small_datafile, lr=1e6, optimizer="sgd"))
+    with pytest.raises(UserError, match=r"after epoch 1 the valid accuracy is [\d.]+%, chance level, and the loss has "
+                                        r"not fallen: the learning rate 1e-09 is too low .* try --lr 1e-08 and --lr "
+                                        r"1e-10; the checkpoint of epoch 0"):
+        fit(config(tmp_path, "stuck", small_datafile, lr=1e-9, optimizer="sgd", epochs=3))
 
 
 def test_visualdl_is_optional_and_says_how_to_get_it(tmp_path, small_datafile):
@@ -127,7 +144,7 @@ def test_asking_for_a_gpu_on_a_cpu_build_says_so(tmp_path, small_datafile):
 
 
 def test_paddle_kernels_on_request_and_recorded(tmp_path, small_datafile):
-    """onednn=False (train.py --no-onednn) builds Paddle's own conv layers for this run only; config.json says which."""
+    """onednn=False (train.py --no-onednn) keeps Paddle's own conv layers for this run only; config.json says which."""
     plain = fit(config(tmp_path, "plain", small_datafile, epochs=1, onednn=False))
     assert type(plain.model.conv1) is paddle.nn.Conv2D and plain.run.config["onednn"] is False
     default = fit(config(tmp_path, "default", small_datafile, epochs=1))
