@@ -1,8 +1,9 @@
 """A small neural-network library in NumPy, with every backward pass written by hand.
 
-Each layer maps a mini-batch forward and, given dLoss/dOutput, returns dLoss/dInput while storing
-dLoss/dParameter in `grads`. Shapes: inputs [batch, features]. No framework inside: this is what
-Paddle's autograd does for you. Float64 for gradient checks, float32 for training.
+Each layer maps a mini-batch forward and, given g = dL/dOutput, returns dL/dInput while storing
+dL/dParameter in `grads`. Shapes: inputs [N, features], N the batch size. Each backward pass states
+its maths in its docstring; ⊙ is the element-wise product, ᵀ the transpose. No framework inside:
+this is what Paddle's autograd does for you. Float64 for gradient checks, float32 for training.
 """
 import time
 
@@ -13,56 +14,74 @@ from .fileio import atomic_path
 
 
 class Layer:
-    params, grads = {}, {}
+    """A layer's parameters and, after a backward pass, their gradients: {name: array} of its own.
+    (Dicts set here, per instance: class-level dicts would be one dict shared by every layer.)"""
+
+    def __init__(self):
+        self.params, self.grads = {}, {}
 
     def forward(self, x, training=False):
         raise NotImplementedError
 
     def backward(self, grad):
+        """Given g = dL/dOutput, store dL/dParameter in self.grads and return dL/dInput."""
         raise NotImplementedError
 
 
 class Affine(Layer):
-    """y = x W + b: the fully connected layer."""
+    """y = x W + b: the fully connected layer; x [N, in], W [in, out], b [out], y [N, out]."""
 
     def __init__(self, fan_in, fan_out, rng, scale, dtype=np.float32):
+        super().__init__()
         self.params = {"W": (rng.standard_normal((fan_in, fan_out)) * scale).astype(dtype),
                        "b": np.zeros(fan_out, dtype=dtype)}
-        self.grads = {}
 
     def forward(self, x, training=False):
         self.x = x
         return x @ self.params["W"] + self.params["b"]
 
     def backward(self, grad):
+        """y_nj = Σ_i x_ni W_ij + b_j, so with g = dL/dy [N, out]:
+        dL/dW = xᵀ g [in, out] (the sum over the batch of each sample's outer product x_nᵀ g_n),
+        dL/db = Σ_rows g [out] (b is added to every row),
+        dL/dx = g Wᵀ [N, in]."""
         self.grads = {"W": self.x.T @ grad, "b": grad.sum(axis=0)}
         return grad @ self.params["W"].T
 
 
 class ReLU(Layer):
+    """y = max(x, 0), element-wise."""
+
     def forward(self, x, training=False):
         self.positive = x > 0
         return np.maximum(x, 0)
 
     def backward(self, grad):
+        """dy/dx = 1 where x > 0, else 0 (0 at the kink x = 0, as Paddle takes it): dL/dx = g ⊙ [x > 0]."""
         return grad * self.positive
 
 
 class Sigmoid(Layer):
+    """y = σ(x) = 1 / (1 + e^-x), element-wise."""
+
     def forward(self, x, training=False):
         self.out = sigmoid(x)
         return self.out
 
     def backward(self, grad):
+        """σ'(x) = σ(x) (1 - σ(x)), so from the saved output y: dL/dx = g ⊙ y ⊙ (1 - y)."""
         return grad * self.out * (1 - self.out)
 
 
 class Tanh(Layer):
+    """y = tanh(x), element-wise."""
+
     def forward(self, x, training=False):
         self.out = np.tanh(x)
         return self.out
 
     def backward(self, grad):
+        """tanh'(x) = 1 - tanh(x)², so from the saved output y: dL/dx = g ⊙ (1 - y²)."""
         return grad * (1 - self.out ** 2)
 
 
@@ -71,6 +90,7 @@ class Dropout(Layer):
     1/(1-p), so nothing changes at inference."""
 
     def __init__(self, p, rng):
+        super().__init__()
         self.p, self.rng = p, rng
 
     def forward(self, x, training=False):
@@ -81,6 +101,7 @@ class Dropout(Layer):
         return x * self.mask
 
     def backward(self, grad):
+        """y = x ⊙ m with the forward pass's mask m (each entry 0 or 1/(1-p)): dL/dx = g ⊙ m."""
         return grad if self.mask is None else grad * self.mask
 
 
@@ -91,10 +112,11 @@ def sigmoid(x):
     return np.exp(-np.logaddexp(0, -x))  # 1 / (1 + e^-x) without overflow
 
 
-# Losses: loss(outputs, labels) -> mean over the batch; gradient() -> dLoss/dOutputs.
+# Losses: loss(outputs, labels) -> mean over the batch; gradient() -> dL/dOutputs of that mean, [N, classes].
 
 class SoftmaxCrossEntropy:
-    """Softmax over the scores, then -log p(true class); computed from log-softmax, so stable."""
+    """L = -(1/N) Σ_n log p_n[t_n] with p_n = softmax(z_n), p_nj = e^z_nj / Σ_k e^z_nk, t_n the true class.
+    Computed from log-softmax, z - max(z) - log Σ e^(z - max(z)), so no e^z overflows."""
 
     def __call__(self, scores, labels):
         shifted = scores - scores.max(axis=1, keepdims=True)
@@ -103,13 +125,16 @@ class SoftmaxCrossEntropy:
         return float(-log_p[np.arange(len(labels)), labels].mean())
 
     def gradient(self):
+        """d(-log p_n[t])/dz_nj = p_nj - [j = t]: the softmax's and the log's derivatives cancel to
+        dL/dz = (softmax(z) - onehot(t)) / N."""
         grad = self.p.copy()
         grad[np.arange(len(self.labels)), self.labels] -= 1
         return grad / len(self.labels)
 
 
 class SigmoidCrossEntropy:
-    """Each output unit a sigmoid against the one-hot label: -sum_j [y ln a + (1-y) ln(1-a)] (Nielsen's cost)."""
+    """Each output unit a sigmoid against the one-hot label (Nielsen's cross-entropy cost):
+    L = -(1/N) Σ_n Σ_j [y_nj ln a_nj + (1 - y_nj) ln(1 - a_nj)], a = σ(z), y = onehot(t)."""
 
     def __call__(self, scores, labels):
         self.a, self.y = sigmoid(scores), one_hot(labels, scores.shape[1], scores.dtype)
@@ -118,11 +143,14 @@ class SigmoidCrossEntropy:
         return float(per_unit.sum(axis=1).mean())
 
     def gradient(self):
+        """dL/da = (a - y) / (a (1 - a)) / N and da/dz = a (1 - a) cancel: dL/dz = (σ(z) - y) / N. No σ'
+        factor is left to vanish when a unit saturates at the wrong answer: why this cost learns fast."""
         return (self.a - self.y) / len(self.y)
 
 
 class MeanSquaredError:
-    """mean over every element of (output - target)^2; the target is the one-hot label for class outputs."""
+    """L = (1/(N C)) Σ_n Σ_j (o_nj - y_nj)², the mean over all N×C elements; the target y is the one-hot
+    label for class outputs (C > 1), the label itself for one output."""
 
     def __call__(self, outputs, labels):
         targets = one_hot(labels, outputs.shape[1], outputs.dtype) if outputs.shape[1] > 1 else labels.reshape(-1, 1)
@@ -130,6 +158,7 @@ class MeanSquaredError:
         return float((self.diff ** 2).mean())
 
     def gradient(self):
+        """dL/do = 2 (o - y) / (N C)."""
         return 2 * self.diff / self.diff.size
 
 
@@ -155,7 +184,10 @@ class Network:
         return x
 
     def loss_and_gradients(self, x, labels):
-        """One training pass: the total loss, and every parameter's gradient left in layer.grads."""
+        """One training pass: the total loss, and every parameter's gradient left in layer.grads.
+        Backpropagation is the chain rule applied layer by layer from the top: g starts as dL/dscores
+        and each layer's backward turns dL/dOutput into dL/dInput. The penalties add their own
+        derivatives to dL/dW: d(l2/2 Σ W²)/dW = l2 W and d(l1 Σ |W|)/dW = l1 sign(W)."""
         total = self.loss(self.forward(x, training=True), labels)
         grad = self.loss.gradient()
         for layer in reversed(self.layers):
@@ -223,8 +255,8 @@ def mlp(sizes, activation="relu", loss="softmax_ce", dropout=0.0, l2=0.0, l1=0.0
 
 
 class SGD:
-    """w <- w + v, v <- momentum * v - lr * grad; the learning rate is multiplied by `decay` after
-    each epoch (decay=1: constant)."""
+    """v <- momentum v - lr dL/dw, then w <- w + v, for every parameter w (momentum 0: w <- w - lr dL/dw).
+    The learning rate is multiplied by `decay` after each epoch (decay=1: constant)."""
 
     def __init__(self, lr, momentum=0.0, decay=1.0):
         self.lr, self.momentum, self.decay, self.velocity = lr, momentum, decay, {}

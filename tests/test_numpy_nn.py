@@ -6,8 +6,8 @@ import pytest
 
 from digits.data import load_course_data
 from digits.errors import UserError
-from digits.numpy_nn import (LOSSES, SGD, Affine, Dropout, ReLU, Sigmoid, Tanh, batches, gradient_check, mlp,
-                             numerical_gradient, pixels_in_unit_range, relative_error)
+from digits.numpy_nn import (LOSSES, SGD, Affine, Dropout, Layer, Network, ReLU, Sigmoid, Tanh, batches, gradient_check,
+                             mlp, numerical_gradient, pixels_in_unit_range, relative_error)
 
 TOLERANCE = 1e-6  # max relative error of backprop against central differences, float64
 PARITY = 1e-5     # max relative error between the NumPy net and its Paddle twin, float32
@@ -69,6 +69,49 @@ def test_whole_networks_with_penalties(hidden, activation):
         network = mlp([9, *hidden, 4], activation, loss=loss, l2=0.05, l1=0.02, seed=2, dtype=np.float64)
         errors = gradient_check(network, rng.standard_normal((5, 9)), rng.integers(0, 4, 5))
         assert max(errors.values()) <= TOLERANCE, (loss, errors)
+
+
+@pytest.mark.parametrize("make", [lambda rng: Affine(5, 4, rng, 0.5), lambda rng: ReLU(), lambda rng: Sigmoid(),
+                                  lambda rng: Tanh(), lambda rng: Dropout(0.5, rng)])
+def test_each_layer_has_its_own_params_and_grads(make):
+    first, second = make(np.random.default_rng(0)), make(np.random.default_rng(0))
+    assert first.params is not second.params and first.grads is not second.grads
+    first.params["extra"], first.grads["extra"] = np.ones(3), np.ones(3)
+    assert "extra" not in second.params and "extra" not in second.grads
+
+
+class Gain(Layer):
+    """y = x ⊙ s, a learned gain per feature: a new layer as a student would add one, through the
+    params and grads dicts that Layer gives it."""
+
+    def __init__(self, features):
+        super().__init__()
+        self.params["s"] = np.ones(features, dtype=np.float32)
+
+    def forward(self, x, training=False):
+        self.x = x
+        return x * self.params["s"]
+
+    def backward(self, grad):
+        self.grads["s"] = (grad * self.x).sum(axis=0)
+        return grad * self.params["s"]
+
+
+def test_training_one_network_leaves_another_unchanged():
+    rng = np.random.default_rng(0)
+    x, labels = rng.standard_normal((8, 6)).astype(np.float32), rng.integers(0, 3, 8)
+    trained, untouched = ([Gain(6), *mlp([6, 5, 3], seed=0).layers] for _ in range(2))
+    trained, untouched = Network(trained, LOSSES["softmax_ce"]()), Network(untouched, LOSSES["softmax_ce"]())
+    before = {key: value.copy() for key, value in untouched.state().items()}
+    optimizer = SGD(0.1, momentum=0.9)
+    for _ in range(3):
+        trained.loss_and_gradients(x, labels)
+        optimizer.step(trained)
+    for key, value in untouched.state().items():
+        np.testing.assert_array_equal(value, before[key], err_msg=key)
+        assert not np.array_equal(trained.state()[key], value), key  # the trained twin did move
+    assert all(not layer.grads for layer in untouched.layers)
+    assert all(not layer.params and not layer.grads for layer in trained.layers if isinstance(layer, ReLU))
 
 
 def test_softmax_cross_entropy_is_stable_for_huge_scores():

@@ -1,0 +1,110 @@
+"""Lab 11b · NumPy track — the same network in NumPy and in Paddle, number for number.
+
+Lab 11 wrote every backward pass by hand. Paddle's autograd derives the same gradients from the
+forward pass alone, so the two must agree. One network, 784 -> 50 -> ReLU -> 10 -> softmax +
+cross-entropy, is built twice: in NumPy from digits/numpy_nn.py, and in Paddle from paddle.nn.Linear
+and paddle.nn.functional, written out below. The Paddle layers get copies of the NumPy weights.
+paddle.nn.Linear computes y = x W + b with its weight stored as [in, out], the same layout as
+numpy_nn's Affine, so the copy needs no transpose (torch.nn.Linear stores [out, in] and would).
+
+One real batch of training digits goes through both, and the lab prints side by side the scores, the
+loss and the gradient of every parameter: for each array, its largest entry in NumPy, the same entry
+in Paddle, and the largest absolute difference over the whole array. Then a few SGD steps in each,
+on the same next batches: the losses and the weights stay equal up to float32 rounding (float32
+keeps about 7 significant digits, and the two libraries add the same products in different orders).
+Pixels are scaled to [0, 1], as in lab 11.
+
+    python labs/11b_numpy_vs_paddle.py
+"""
+import digits  # noqa: F401  (first: it sets NumPy's BLAS threads and quiets Paddle before they load)
+import numpy as np
+import paddle
+import paddle.nn.functional as F
+
+from digits.data import load_course_data
+from digits.errors import run_main
+from digits.lab import lab_arguments, parse_lab_arguments
+from digits.numpy_nn import SGD, batches, mlp, pixels_in_unit_range
+from digits.prepare import ensure_datafile
+
+BATCH, LEARNING_RATE = 100, 0.1
+
+
+class PaddleTwoLayerNet(paddle.nn.Layer):
+    """scores = relu(x W1 + b1) W2 + b2, in Paddle; the loss is F.cross_entropy (softmax inside)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = paddle.nn.Linear(784, 50)
+        self.fc2 = paddle.nn.Linear(50, 10)
+
+    def forward(self, x):
+        return self.fc2(F.relu(self.fc1(x)))
+
+
+def twin_parameters(numpy_net, paddle_net):
+    """{name: (NumPy array, Paddle parameter)} for the same parameter of the two networks. The NumPy
+    net's layers are [Affine, ReLU, Affine]: its state keys are 'layer index.W' and 'layer index.b'."""
+    state = numpy_net.state()
+    return {"fc1.weight": (state["0.W"], paddle_net.fc1.weight), "fc1.bias": (state["0.b"], paddle_net.fc1.bias),
+            "fc2.weight": (state["2.W"], paddle_net.fc2.weight), "fc2.bias": (state["2.b"], paddle_net.fc2.bias)}
+
+
+def compare(name, ours, theirs):
+    """One line: the array's shape, its largest-magnitude entry in NumPy and the same entry in Paddle,
+    and the largest |NumPy - Paddle| over the whole array."""
+    ours, theirs = np.asarray(ours, dtype=np.float64), np.asarray(theirs, dtype=np.float64)
+    where = np.unravel_index(np.abs(ours).argmax(), ours.shape) if ours.ndim else ()
+    print(f"  {name:18s} {str(list(ours.shape)):10s} {str([int(i) for i in where]):10s} {ours[where]:+.8f} "
+          f"{theirs[where]:+.8f}   max |difference| {np.abs(ours - theirs).max():.1e}")
+
+
+def main():
+    parser = lab_arguments(__doc__, epochs=None)
+    parser.add_argument("--steps", type=int, default=5, help="SGD steps taken in both (default: %(default)s)")
+    args = parse_lab_arguments(parser)
+    images, labels = pixels_in_unit_range(load_course_data(ensure_datafile()))["train"]
+    some_batches = batches(images, labels, BATCH, np.random.default_rng(args.seed))
+
+    numpy_net = mlp([784, 50, 10], "relu", seed=args.seed)
+    paddle_net = PaddleTwoLayerNet()
+    for ours, theirs in twin_parameters(numpy_net, paddle_net).values():
+        theirs.set_value(ours.copy())  # a copy: Paddle's weights must not alias NumPy's as both train
+
+    x, y = next(some_batches)
+    numpy_loss = numpy_net.loss_and_gradients(x, y)  # forward, then every backward pass by hand
+    paddle_scores = paddle_net(paddle.to_tensor(x))
+    paddle_loss = F.cross_entropy(paddle_scores, paddle.to_tensor(y.reshape(-1, 1)))
+    paddle_loss.backward()  # autograd: the backward passes derived from the forward graph
+
+    print(f"one batch of {len(x)} training digits through both networks:")
+    print(f"  {'':18s} {'shape':10s} {'at':10s} {'NumPy':>11s} {'Paddle':>11s}")
+    compare("scores", numpy_net.forward(x), paddle_scores.numpy())
+    compare("loss", numpy_loss, paddle_loss.numpy())
+    grads = {"fc1.weight": numpy_net.layers[0].grads["W"], "fc1.bias": numpy_net.layers[0].grads["b"],
+             "fc2.weight": numpy_net.layers[2].grads["W"], "fc2.bias": numpy_net.layers[2].grads["b"]}
+    for name, (_, parameter) in twin_parameters(numpy_net, paddle_net).items():
+        compare(f"dL/d {name}", grads[name], parameter.grad.numpy())
+
+    print(f"\nSGD with learning rate {LEARNING_RATE}: the step above, then {args.steps - 1} more on the next batches:")
+    numpy_sgd = SGD(LEARNING_RATE)
+    paddle_sgd = paddle.optimizer.SGD(learning_rate=LEARNING_RATE, parameters=paddle_net.parameters())
+    print(f"  {'step':>4s} {'NumPy loss':>11s} {'Paddle loss':>11s}")
+    for step in range(args.steps):
+        if step:  # the first step's losses and gradients are the ones compared above
+            x, y = next(some_batches)
+            numpy_loss = numpy_net.loss_and_gradients(x, y)
+            paddle_loss = F.cross_entropy(paddle_net(paddle.to_tensor(x)), paddle.to_tensor(y.reshape(-1, 1)))
+            paddle_loss.backward()
+        print(f"  {step + 1:4d} {numpy_loss:11.8f} {float(paddle_loss):11.8f}   "
+              f"max |difference| {abs(numpy_loss - float(paddle_loss)):.1e}")
+        numpy_sgd.step(numpy_net)
+        paddle_sgd.step()
+        paddle_sgd.clear_grad()
+    print(f"the weights after {args.steps} steps:")
+    for name, (ours, theirs) in twin_parameters(numpy_net, paddle_net).items():
+        compare(name, ours, theirs.numpy())
+
+
+if __name__ == "__main__":
+    run_main(main)
