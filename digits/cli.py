@@ -12,7 +12,8 @@ def checked(convert, check, flag):
         try:
             value = convert(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a {convert.__name__}") from None
+            kind = {int: "a whole number", float: "a number"}.get(convert, convert.__name__)
+            raise argparse.ArgumentTypeError(f"{text!r} is not {kind}") from None
         problem = check(value) if check else None
         if problem:
             raise argparse.ArgumentTypeError(f"{text}: {problem}")

@@ -1,4 +1,5 @@
 """The one training loop every lab and train.py share, and the evaluation that goes with it."""
+import collections
 import math
 import random
 import sys
@@ -198,6 +199,7 @@ def train(model, optimizer, train_loader, valid_loader, config, run, *, start_ep
     the last good checkpoint. Returns the list of per-epoch summaries.
     """
     loss_fn, summaries, first_loss = LOSS_FUNCTIONS[config.loss], [], None
+    recent = collections.deque(maxlen=RECENT)   # the last batches' losses: where training is now
     for epoch in range(start_epoch, end_epoch or config.epochs):
         started, epoch_tally, window = time.perf_counter(), Tally(), Tally()
         for batch, (images, labels) in enumerate(progress(train_loader(), num_batches, f"epoch {epoch}", run.writes)):
@@ -209,6 +211,7 @@ def train(model, optimizer, train_loader, valid_loader, config, run, *, start_ep
             # bookkeeping: the loss line, the records behind the curves, the divergence guard
             value = float(batch_loss)
             first_loss = value if first_loss is None else first_loss
+            recent.append(value)
             if not math.isfinite(value):
                 lr = optimizer.get_lr()
                 raise diverged(f"the loss became {value} at epoch {epoch}, batch {batch}: the learning rate {lr:g} is "
@@ -232,7 +235,7 @@ def train(model, optimizer, train_loader, valid_loader, config, run, *, start_ep
         run.say(f"epoch {epoch} done in {seconds:.1f}s ({seen / seconds:.0f} img/s): train loss "
                 f"{summary['train_loss']:.4f}, accuracy {100 * summary['train_accuracy']:.2f}%; valid "
                 f"{'MSE' if config.loss == 'mse' else 'loss'} {valid['loss']:.4f}, accuracy {100 * valid['accuracy']:.2f}%")
-        check_progress(summary, first_loss, config.loss, optimizer, run)
+        check_progress(summary, first_loss, float(np.mean(recent)), config.loss, optimizer, run)
         run.log(summary)
         run.save_checkpoint(model, optimizer, epoch, step)
         summaries.append(summary)
@@ -259,18 +262,20 @@ class Tally:
 
 
 CHANCE = 0.15  # a classifier of 10 balanced digits right this rarely has learned nothing
+RECENT = 5     # batches whose mean loss says where training is at the end of an epoch
 
 
-def check_progress(summary, first_loss, loss, optimizer, run):
-    """Stop a run that cannot recover, after an epoch's summary: a finite loss can still explode (10x the
-    first batch's), give a non-finite valid loss, or leave a classifier at chance with a loss that has not
-    fallen after two epochs. A regression that plateaus is left alone: lab 03 studies exactly that."""
+def check_progress(summary, first_loss, recent_loss, loss, optimizer, run):
+    """Stop a run that cannot recover, after an epoch's summary: a finite loss can still explode (the last
+    batches' mean at 10x the first batch's), give a non-finite valid loss, or leave a classifier at chance
+    with a loss that has not fallen after two epochs. A run that overshot and then settled, or a regression
+    that plateaus, is left alone: lab 03 studies exactly that."""
     epoch, lr = summary["epoch"], optimizer.get_lr()
     too_high = f"the learning rate {lr:g} is too high for this setting, lower it (e.g. --lr {lr / 10:g})"
     if not math.isfinite(summary["valid_loss"]):
         raise diverged(f"the valid loss became {summary['valid_loss']} at epoch {epoch}: {too_high}", run)
-    if summary["train_loss"] > 10 * first_loss:
-        raise diverged(f"the train loss grew from {first_loss:.4g} to {summary['train_loss']:.4g} by epoch {epoch}: "
+    if recent_loss > 10 * first_loss:
+        raise diverged(f"the train loss grew from {first_loss:.4g} to {recent_loss:.4g} by epoch {epoch}: "
                        f"{too_high}", run)
     if (loss != "mse" and epoch >= 1 and summary["valid_accuracy"] < CHANCE
             and summary["train_loss"] >= 0.95 * first_loss):

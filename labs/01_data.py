@@ -1,17 +1,30 @@
 """Lab 01 · 数据处理 — Data processing.
 
-The course keeps MNIST in one file, work/mnist.json.gz: [train_set, val_set, eval_set], each
-[imgs, labels]. This lab loads it the course's way — load_data(mode) returns a generator function
-that yields shuffled batches in train mode — checks what comes out, looks at a few digits, and
-then does the same with Paddle's own Dataset/DataLoader (the course's asynchronous variant).
+Course section: 【手写数字识别】之数据处理. The course keeps MNIST in one file, work/mnist.json.gz:
+[train_set, val_set, eval_set], each [imgs, labels]. Its load_data(mode) reads the file, picks a split,
+checks that images and labels match in number, and returns a generator function that yields batches
+of 100 (shuffled in train mode; the last partial batch kept). This lab writes that loader out, checks
+what comes out (machine check, 机器校验), looks at the digits (human check, 人工校验), then shows that
+the library's loader (digits.data.load_data, which every later lab uses) yields the very same batches
+much faster, and ends with Paddle's own Dataset/DataLoader (the course's asynchronous variant).
+
+Deviations from the course: the index list is shuffled with NumPy's RNG (np.random.shuffle) rather than
+Python's random.shuffle, so that one seed gives the library's loader the same order; the library
+returns labels of shape [B, 1] (the course's [B] makes the MSE loss broadcast, see lab 00); the
+library parses the JSON once and caches its arrays, where the course parses it for every split.
 
     python labs/01_data.py
 """
+import gzip
+import json
+import time
+
 import numpy as np
 
 import digits  # noqa: F401  (quiets Paddle's logging; import before paddle)
 import paddle
-from digits.data import IMAGE, MODES, load_course_data, load_data
+from digits.data import IMAGE, load_course_data
+from digits.data import load_data as library_load_data
 from digits.dataset import MnistDataset
 from digits.errors import run_main
 from digits.lab import lab_arguments, lab_folder, parse_lab_arguments
@@ -19,32 +32,88 @@ from digits.plots import plot_digits
 from digits.prepare import ensure_datafile
 
 
-def main():
-    parse_lab_arguments(lab_arguments(__doc__, epochs=0))
-    out = lab_folder("lab01")
-    data = load_course_data(ensure_datafile())
+def load_data(mode="train", datafile="./work/mnist.json.gz", batch_size=100):
+    """The course's loader: a generator function over (images [B, 784], labels [B]) batches of `mode`."""
+    data = json.load(gzip.open(datafile))
+    train_set, val_set, eval_set = data
+    if mode == "train":
+        imgs, labels = train_set[0], train_set[1]
+    elif mode == "valid":
+        imgs, labels = val_set[0], val_set[1]
+    elif mode == "eval":
+        imgs, labels = eval_set[0], eval_set[1]
+    else:
+        raise Exception("mode can only be one of ['train', 'valid', 'eval']")
+    imgs_length = len(imgs)
+    assert len(imgs) == len(labels), \
+        f"length of train_imgs({len(imgs)}) should be the same as that of train_labels({len(labels)})"
+    index_list = list(range(imgs_length))
 
-    for mode in MODES:
-        images, labels = data[mode]
-        print(f"{mode:5s}: {len(images)} images, {len(labels)} labels")
+    def data_generator():
+        if mode == "train":
+            np.random.shuffle(index_list)   # a new order every epoch
+        imgs_list, labels_list = [], []
+        for i in index_list:
+            imgs_list.append(np.array(imgs[i]).astype("float32"))
+            labels_list.append(np.array(labels[i]).astype("float32"))
+            if len(imgs_list) == batch_size:
+                yield np.array(imgs_list), np.array(labels_list)
+                imgs_list, labels_list = [], []
+        if len(imgs_list) > 0:   # the last, smaller batch
+            yield np.array(imgs_list), np.array(labels_list)
+
+    return data_generator
+
+
+def epoch_seconds(loader):
+    started = time.perf_counter()
+    batches = sum(1 for _ in loader())
+    return time.perf_counter() - started, batches
+
+
+def main():
+    args = parse_lab_arguments(lab_arguments(__doc__, epochs=0))
+    out = lab_folder("lab01")
+    datafile = ensure_datafile()
+
+    # The course's loader, as written above.
+    started = time.perf_counter()
+    train_loader = load_data("train", datafile)
+    print(f"the course's loader read {datafile} in {time.perf_counter() - started:.1f}s")
+    for mode in ("train", "valid", "eval"):
+        images = [batch for batch, _ in (load_data(mode, datafile) if mode != "train" else train_loader)()]
+        print(f"{mode:5s}: {sum(len(b) for b in images)} images in {len(images)} batches")
 
     # Machine check (机器校验): what one batch looks like.
-    train_loader = load_data("train", batch_size=100)
     images, labels = next(train_loader())
     print(f"first train batch: images {images.shape} {images.dtype}, labels {labels.shape} {labels.dtype}")
-    cnn_images, class_labels = next(load_data("eval", image_shape=IMAGE, label_dtype="int64")())
-    print(f"for the CNN, as classes: images {cnn_images.shape}, labels {class_labels.shape} {class_labels.dtype}")
 
-    # Validity checks: counts, pixel range and labels are what the models expect.
+    # Validity checks: pixel range and labels are what the models expect.
+    data = load_course_data(datafile)
     background, ink = data.pixel_range
     all_images, all_labels = data["train"]
     print(f"pixels in [{all_images.min():g}, {all_images.max():g}]: the file uses [{background:g}, {ink:g}], "
           f"background {background:g}")
     print(f"labels {all_labels.min()}..{all_labels.max()}, train class counts {np.bincount(all_labels).tolist()}")
-    assert images.shape == (100, 784) and labels.shape == (100, 1)
 
     # Human check (人工校验): look at the digits with their labels.
-    print(f"wrote {plot_digits(images[:30], labels[:30, 0].astype(int), f'{out}/samples.png', 'train samples and labels')}")
+    print(f"wrote {plot_digits(images[:30], labels[:30].astype(int), f'{out}/samples.png', 'train samples and labels')}")
+
+    # The library's loader yields the same batches (labels as [B, 1]), from arrays parsed once and cached.
+    np.random.seed(args.seed)
+    course_batches = [batch for _, batch in zip(range(3), load_data("train", datafile)())]
+    np.random.seed(args.seed)
+    library_batches = [batch for _, batch in zip(range(3), library_load_data("train", datafile=datafile)())]
+    same = all(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1][:, 0])
+               for a, b in zip(course_batches, library_batches))
+    print(f"same seed, first 3 batches of the course's and the library's loader equal: {same}")
+    course_epoch, batches = epoch_seconds(train_loader)
+    library_epoch, _ = epoch_seconds(library_load_data("train", datafile=datafile))
+    print(f"one shuffled epoch of {batches} batches: the course's loader {course_epoch:.3f}s, the library's "
+          f"{library_epoch:.3f}s ({course_epoch / library_epoch:.0f}x faster)")
+    cnn_images, class_labels = next(library_load_data("eval", image_shape=IMAGE, label_dtype="int64",
+                                                      datafile=datafile)())
+    print(f"for the CNN, as classes: images {cnn_images.shape}, labels {class_labels.shape} {class_labels.dtype}")
 
     # The asynchronous variant: a paddle.io.Dataset, batched and shuffled by paddle.io.DataLoader.
     loader = paddle.io.DataLoader(MnistDataset("train"), batch_size=100, shuffle=True, drop_last=True)

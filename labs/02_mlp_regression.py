@@ -1,27 +1,99 @@
 """Lab 02 · 网络结构 (MLP) — a fully connected network that regresses the digit's value.
 
-The course's first real network: Linear(784,10) → sigmoid → Linear(10,10) → sigmoid → Linear(10,1),
-trained as a regression (mean squared error against the digit as a number) with SGD, lr 0.01,
-batch 100, 10 epochs, the loss printed every 200 batches. A prediction counts as right when it
-rounds to the label. The network is models/mlp.py; the loop is the shared one in digits/training.py.
+Course section: 【手写数字识别】之网络结构 (the MLP half). The network is the course's:
+Linear(784,10) -> sigmoid -> Linear(10,10) -> sigmoid -> Linear(10,1), trained as a regression (mean
+squared error against the digit as a number) with SGD, lr 0.01, batch 100, 10 epochs, the loss printed
+every 200 batches. The course defines this MLP but prints no training output for it; lab 03 puts its
+curve beside the CNN's.
+
+This lab writes out the training loop every later lab uses: forward, loss, backward, step,
+clear_grad. From lab 03 on the same lines run inside digits.training: its train_step() is exactly
+the five lines marked below, and its train() adds the bookkeeping (loss lines, records, checkpoints).
+The MLP class is the one models/mlp.py keeps for train.py (`--model mlp`).
+
+Deviation from the course: the labels are [B, 1] (as the course's lab 3 reshapes them), so the loss is
+one number per image; lab 00 shows what [B] labels do. A prediction counts as right when it rounds
+to the label, to put a number on how well a regression classifies.
 
     python labs/02_mlp_regression.py
 """
+import numpy as np
+
 import digits  # noqa: F401  (quiets Paddle's logging; import before paddle)
+import paddle
+import paddle.nn.functional as F
+from digits.data import load_data
 from digits.errors import run_main
 from digits.lab import lab_arguments, lab_folder, parse_lab_arguments
-from digits.training import TrainConfig, fit
+from digits.plots import plot_curves
+from digits.training import seed_everything
 
-MLP_REGRESSION = TrainConfig(model="mlp", loss="mse", optimizer="sgd", lr=0.01, epochs=10, log_interval=200)
+
+class MLP(paddle.nn.Layer):
+    """784 -> 10 -> 10 -> 1, a sigmoid after each hidden layer."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = paddle.nn.Linear(in_features=784, out_features=10)
+        self.fc2 = paddle.nn.Linear(in_features=10, out_features=10)
+        self.fc3 = paddle.nn.Linear(in_features=10, out_features=1)
+
+    def forward(self, inputs):
+        outputs1 = F.sigmoid(self.fc1(inputs))
+        outputs2 = F.sigmoid(self.fc2(outputs1))
+        return self.fc3(outputs2)
+
+
+def train(model, epochs, log_interval=200):
+    """The course's training loop. Returns the loss of every batch, for the plot."""
+    model.train()
+    train_loader = load_data("train", batch_size=100)      # lab 01's loader: (images [B,784], labels [B,1])
+    optimizer = paddle.optimizer.SGD(learning_rate=0.01, parameters=model.parameters())
+    losses = []
+    for epoch_id in range(epochs):
+        for batch_id, (images, labels) in enumerate(train_loader()):
+            images, labels = paddle.to_tensor(images), paddle.to_tensor(labels)
+            # --- the step: digits.training.train_step runs these same five lines ---
+            predicts = model(images)                                # forward
+            loss = F.square_error_cost(predicts, labels)            # (prediction - label)^2 per image
+            avg_loss = paddle.mean(loss)                            # one number for the batch
+            avg_loss.backward()                                     # gradients of every parameter
+            optimizer.step()                                        # w <- w - lr * dL/dw
+            optimizer.clear_grad()                                  # gradients accumulate unless cleared
+            # --- bookkeeping ---
+            losses.append(float(avg_loss))
+            if batch_id % log_interval == 0:
+                print(f"epoch: {epoch_id}, batch: {batch_id}, loss is: {float(avg_loss):.4f}")
+    return losses
+
+
+@paddle.no_grad()
+def evaluate(model, mode="eval"):
+    """Mean squared error over a split, and how often the rounded prediction is the digit."""
+    model.eval()
+    squared_errors, hits, count = 0.0, 0, 0
+    for images, labels in load_data(mode, batch_size=500)():
+        predicts = model(paddle.to_tensor(images)).numpy()
+        squared_errors += float(np.sum((predicts - labels) ** 2))
+        hits += int(np.sum(np.clip(np.rint(predicts), 0, 9) == labels))
+        count += len(labels)
+    model.train()
+    return squared_errors / count, hits / count
 
 
 def main():
-    args = parse_lab_arguments(lab_arguments(__doc__, epochs=MLP_REGRESSION.epochs))
+    args = parse_lab_arguments(lab_arguments(__doc__, epochs=10))
     out = lab_folder("lab02")
-    config = TrainConfig(**{**vars(MLP_REGRESSION), "epochs": args.epochs, "seed": args.seed, "out": f"{out}/mlp"})
-    result = fit(config)
-    print(f"final train loss {result.epochs[-1]['train_loss']:.4f}; eval MSE {result.eval['loss']:.4f}, "
-          f"rounded-prediction accuracy {100 * result.eval['accuracy']:.2f}%; loss curve: {result.run.file('loss.png')}")
+    seed_everything(args.seed)  # Python, NumPy (the loader's shuffle) and Paddle (the initial weights)
+    model = MLP()
+    losses = train(model, args.epochs)
+    mse, accuracy = evaluate(model)
+    steps_per_epoch = len(losses) // args.epochs
+    print(f"final train loss {np.mean(losses[-steps_per_epoch:]):.4f} (mean of the last epoch); eval MSE {mse:.4f}, "
+          f"rounded-prediction accuracy {100 * accuracy:.2f}%")
+    path = plot_curves({"MLP 784-10-10-1, SGD 0.01": (np.arange(len(losses)), losses)}, f"{out}/loss.png",
+                       "train loss, MSE regression", logy=True)
+    print(f"loss curve: {path}")
 
 
 if __name__ == "__main__":
