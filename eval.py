@@ -12,6 +12,7 @@ import digits  # noqa: F401  (quiets Paddle's logging; import before paddle)
 from digits.data import load_course_data, load_data
 from digits.errors import run_main
 from digits.evaluation import predict_photos, report
+from digits.onednn import accelerate
 from digits.export import is_export, load_exported, read_meta
 from digits.prepare import ensure_datafile
 from digits.runs import Run, load_weights
@@ -36,6 +37,8 @@ def main():
         run = Run.open(args.run)
         config = run.config
         model = load_weights(build_model(config["model"], num_outputs(config["loss"])), run.model_file())
+        if config.get("onednn", True):  # the kernels it was trained on, so eval repeats training's numbers
+            accelerate(model)
         loss, trained_on = config["loss"], config["data"]
     model.eval()
     datafile = ensure_datafile(args.data or (trained_on if trained_on and os.path.exists(trained_on) else None))

@@ -4,11 +4,13 @@ The course CNN (conv 20@5x5 pad 2 -> relu -> pool 2, twice, Linear(980, 10)), cr
 on the real course data (work/mnist.json.gz). Three measurements, each printed as a table of medians:
 
 1. training step: forward + backward + SGD step on real batches, images/s and the 50,000-image epoch
-   it implies, per thread count. Paddle variants run interleaved in one process, so load from other
+   it implies, per thread count: Paddle's kernels, the course class accelerated, fast_cnn. Paddle variants run interleaved in one process, so load from other
    processes hits them alike; PyTorch runs in its own process right after, on the same batches.
 2. training epoch: 50,000 real images (or --epoch-batches of them, projected) through a whole loop:
    the course's loop (its JSON loader building each batch from per-sample np.array calls, Paddle's
-   layers), the project's loop with Paddle's layers (--no-onednn), the project's loop (oneDNN), PyTorch.
+   layers), the project's loop with Paddle's layers (--no-onednn), the project's loop with the course
+   class accelerated (oneDNN convolutions; what train.py runs by default), the same with
+   models/fast_cnn.py (each conv -> relu -> pool stage one fused oneDNN call; the presets), PyTorch.
 3. time to 99% (--time-to-99): `python train.py --preset minute`, wall time from start to the eval
    accuracy, warm data cache, and the same run with --no-onednn.
 
@@ -63,7 +65,7 @@ def paddle_step_worker(args):
     import paddle
     import paddle.nn.functional as F
 
-    from digits.onednn import use_onednn
+    from digits.onednn import accelerate
     from models import build_model
 
     arrays = np.load(args.arrays)
@@ -71,10 +73,11 @@ def paddle_step_worker(args):
               for i in range(STEP_BATCHES)]
     labels = [paddle.to_tensor(arrays["labels"][i * BATCH:(i + 1) * BATCH].reshape(-1, 1)) for i in range(STEP_BATCHES)]
 
-    def trainer(onednn):
-        use_onednn(onednn)
+    def trainer(name, onednn):
         paddle.seed(0)
-        model = build_model("cnn", 10)
+        model = build_model(name, 10)
+        if onednn:
+            accelerate(model)
         optimizer = paddle.optimizer.SGD(0.01, parameters=model.parameters())
         state = {"i": 0}
 
@@ -87,8 +90,9 @@ def paddle_step_worker(args):
             return float(loss)
         return step
 
-    rates = interleaved_rates({"paddle (its own kernels)": trainer(False), "project (oneDNN layers)": trainer(True)},
-                              args.repeats, args.steps)
+    rates = interleaved_rates({"paddle (its own kernels)": trainer("cnn", False),
+                               "course class + accelerate": trainer("cnn", True),
+                               "fast_cnn (fused stages)": trainer("fast_cnn", True)}, args.repeats, args.steps)
     return {"rates": rates, "rss_mb": peak_rss_mb()}
 
 
@@ -135,13 +139,14 @@ def paddle_epoch_worker(args):
 
     from course_reference import course_load_data  # bench/ is on sys.path: this script runs from it
     from digits.data import IMAGE, load_data
-    from digits.onednn import use_onednn
+    from digits.onednn import accelerate
     from models import build_model
 
-    use_onednn(args.variant == "project")
     paddle.seed(0)
     np.random.seed(0)
-    model = build_model("cnn", 10)
+    model = build_model("fast_cnn" if args.variant == "fused" else "cnn", 10)
+    if args.variant in ("project", "fused"):
+        accelerate(model)
     model.train()
     optimizer = paddle.optimizer.SGD(0.01, parameters=model.parameters())
     if args.variant == "course":  # the course's loader: parses the JSON once, then per-sample np.array batches
@@ -230,7 +235,8 @@ def epoch_table(args):
           f"thread(s), projected to {EPOCH_IMAGES:,} images; median of {args.epoch_repeats} run(s) each")
     variants = [("course loop (JSON loader, Paddle layers)", sys.executable, "paddle-epoch", "course"),
                 ("project loop, --no-onednn", sys.executable, "paddle-epoch", "plain"),
-                ("project loop (oneDNN layers)", sys.executable, "paddle-epoch", "project")]
+                ("project loop (oneDNN layers)", sys.executable, "paddle-epoch", "project"),
+                ("project loop, fast_cnn (fused)", sys.executable, "paddle-epoch", "fused")]
     if args.torch_python:
         variants.append(("pytorch loop", args.torch_python, "torch-epoch", "torch"))
     seconds, rss = {v[0]: [] for v in variants}, {}

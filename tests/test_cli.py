@@ -2,6 +2,7 @@
 import gzip
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -91,7 +92,7 @@ def test_a_checkpoint_that_does_not_fit_the_model(trained, tmp_path, small_dataf
     wrong = tmp_path / "wrong"
     wrong.mkdir()
     (wrong / "config.json").write_text(json.dumps({**config, "model": "mlp"}))
-    (wrong / "model.pdparams").write_bytes((run / "model.pdparams").read_bytes())
+    shutil.copytree(run / "checkpoints", wrong / "checkpoints")
     one_line_error(run_script(["eval.py", str(wrong)], tmp_path, small_datafile), "does not fit the MLP model")
 
 
@@ -119,7 +120,7 @@ def test_a_missing_data_file_is_built_from_the_source(tmp_path, source):
 def test_a_diverging_run_stops_with_advice(tmp_path, small_datafile):
     done = run_script(["train.py", "--model", "mlp", "--loss", "mse", "--optimizer", "sgd", "--lr", "1e6",
                        "--out", str(tmp_path / "run")], tmp_path, small_datafile)
-    one_line_error(done, "is too high, lower it (e.g. --lr 100000)")
+    one_line_error(done, "is too high for this setting, lower it (e.g. --lr 100000)")
 
 
 def test_compare_overlays_runs(trained, tmp_path, small_datafile):
