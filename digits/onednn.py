@@ -40,6 +40,11 @@ import paddle.nn.functional as F
 
 import digits
 
+if digits.USER_THREADS is None:
+    # Importing paddle set OMP_NUM_THREADS=1 in this process's environment; a child process (train.py run
+    # by a lab, a distributed launch) would take that for the user's choice and pick other thread counts.
+    os.environ.pop("OMP_NUM_THREADS", None)
+
 __all__ = ["available", "use_onednn", "using_onednn", "accelerate", "is_accelerated", "course_layer_name",
            "math_threads", "OneDNNConv2D", "conv_relu_pool"]
 
