@@ -21,6 +21,9 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Children get this environment, as it was before this process imported paddle (which sets OMP_NUM_THREADS=1
+# here): every run then uses the same thread count, and float sums come out bit for bit the same.
+CHILD_ENV = dict(os.environ)
 # the steps of one checkpoint write, in order (digits.runs.Run.save_checkpoint)
 BOUNDARIES = ("model.pdparams", "model.pdopt", "rng.pkl", "checkpoint.json", "manifest.json", "rename")
 SETTINGS = ["--model", "mlp", "--loss", "ce", "--optimizer", "adam", "--lr", "0.01", "--epochs", "3",
@@ -72,7 +75,8 @@ def child(args):
 
 
 def run(command, **options):
-    return subprocess.run([sys.executable, *command], capture_output=True, text=True, cwd=ROOT, **options)
+    return subprocess.run([sys.executable, *command], capture_output=True, text=True, cwd=ROOT, env=CHILD_ENV,
+                          **options)
 
 
 def final_weights(folder):
@@ -89,7 +93,7 @@ def trial(data, folder, reference, kill_after=None, kill_delay=None):
         run([__file__, "--child", "--data", data, "--out", out, "--kill-after", kill_after])
     else:
         process = subprocess.Popen([sys.executable, "train.py", *SETTINGS, "--data", data, "--out", out],
-                                   cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                   cwd=ROOT, env=CHILD_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(kill_delay)
         process.send_signal(signal.SIGKILL)
         process.wait()

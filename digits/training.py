@@ -344,7 +344,7 @@ def fit(config, make_model, resume=None, stop_after=None):
     if resume:
         run = Run.open(resume, writes=rank == 0, visualdl=config.visualdl)
         run.lock()
-        run.update_config({"epochs": config.epochs})
+        run.update_config({"epochs": config.epochs, "device": config.device})
         start_epoch, step = run.restore(network, optimizer)
         run.say(f"resuming {resume} at epoch {start_epoch} (step {step})" if start_epoch else
                 f"{resume}: no epoch had finished, so it starts from the beginning")

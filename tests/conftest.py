@@ -5,8 +5,12 @@ import sys
 
 import pytest
 
-import digits
-from digits.prepare import prepare
+# The environment as it was before any test imported paddle, which sets OMP_NUM_THREADS=1 in this process:
+# scripts run by the tests get the thread count a user's shell would give them.
+SCRIPT_ENV = dict(os.environ)
+
+import digits  # noqa: E402
+from digits.prepare import prepare  # noqa: E402
 
 SOURCE = os.environ.get("MNIST_SOURCE") or os.path.join(digits.PROJECT_ROOT, "..", "shared", "data", "mnist")
 SIZES = (2000, 500, 500)  # train, valid, eval: the first images of each course split
@@ -26,7 +30,7 @@ def small_datafile(tmp_path_factory, source):
 
 def run_script(args, cwd, datafile=None, env=None, timeout=600):
     """Run one of the project's scripts as a user would; return the completed process."""
-    full_env = {**os.environ, **(env or {})}
+    full_env = {**SCRIPT_ENV, **(env or {})}
     if datafile:
         full_env["MNIST_JSON"] = str(datafile)
     script = os.path.join(digits.PROJECT_ROOT, args[0])
