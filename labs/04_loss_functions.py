@@ -1,11 +1,30 @@
 """Lab 04 · 损失函数 — Loss functions: from regressing the digit to classifying it.
 
+Course: chapter 2, 【手写数字识别】之损失函数 (COURSE.md, "Lab 4").
+
 A digit's label is a category, not a quantity: predicting 3.6 for a 4 says nothing useful. So the CNN
 gets 10 outputs, one score per digit; softmax turns scores into probabilities, and cross-entropy,
--log p(true digit), punishes a confident wrong answer hard. This lab shows softmax on a small
-example and the -log p curve, trains the same CNN both ways with the same budget (SGD 0.01, batch
-100; the regression with lab 03's gradient clipping), compares eval accuracy, and reads a digit
-photo with the classifier (yours with --image).
+-log p(true digit), punishes a confident wrong answer hard. On screen, as the course has them:
+1. the worked numbers: softmax([3, 1, -3]) ~ [0.88, 0.12, 0], -log 0.6 = 0.51, -log 0.1 = 2.30,
+   computed and printed beside the course's, and the plot of log x for x in 0.01..1;
+2. the course's three changes from lab 03's regression: int64 labels, Linear(980, 10) as the last
+   layer (lab 03's CNN with num_outputs=10), F.cross_entropy as the loss;
+3. training with SGD 0.01, batch 100, 10 epochs, the loss printed every 200 batches, then the course's
+   evaluation(): paddle.metric.accuracy on each batch, averaged;
+4. reading a digit photo with the classifier (yours with --image).
+
+Deviations from the course, and why:
+- The same CNN is also trained as lab 03's regression (MSE, 1 output, rounded) with the same budget, so
+  the lab shows what the change buys; the course gives no such number (it is homework). The regression
+  clips the gradient norm at 1.0, lab 03's cure: without it the CNN regressor can stall at the mean.
+- The plot shows -log p, the loss, beside the course's log x.
+- evaluation() reads every image: the course's val_loader drops the last partial batch (drop_last=True)
+  and averages per-batch accuracies; here the last batch is kept and the average is weighted by batch
+  size. `acc.numpy()` is a 0-D array since Paddle 2.5, so the course's acc_set.extend(acc.numpy())
+  fails: float(acc) instead. It is run on the valid split (the course's) and the 10,000 eval images.
+- The loop is fit()'s (digits.training, the one lab 02 writes out), which also keeps a run folder.
+- The photo is read by digits.evaluation.predict_photos (argmax of the scores; the course: the last of
+  np.argsort, the same digit).
 
     python labs/04_loss_functions.py [--image my_digit.jpg]
 """
@@ -14,45 +33,84 @@ import numpy as np
 import digits  # noqa: F401  (quiets Paddle's logging; import before paddle)
 import paddle
 import paddle.nn.functional as F
-from digits.data import load_course_data
+from digits.data import IMAGE, load_course_data, load_data
 from digits.errors import run_main
 from digits.evaluation import predict_photos
 from digits.lab import lab_arguments, lab_folder, parse_lab_arguments
 from digits.plots import plot_curves
 from digits.preprocess import digit_photo
-from digits.training import TrainConfig, fit
+from digits.training import LOSS_FUNCTIONS, TrainConfig, fit, label_dtype, seed_everything
+from models.cnn import CNN
 
 
 def main():
-    parser = lab_arguments(__doc__, epochs=5)
+    parser = lab_arguments(__doc__, epochs=10)
     parser.add_argument("--image", nargs="+", help="your own digit photos (default: an eval digit drawn as a photo)")
     args = parse_lab_arguments(parser)
     out = lab_folder("lab04")
 
-    scores = paddle.to_tensor([[2.0, 1.0, 0.1]])
+    # 1. The course's worked numbers.
+    scores = paddle.to_tensor([[3.0, 1.0, -3.0]])
     probabilities = F.softmax(scores)
-    print(f"scores [2.0, 1.0, 0.1] -> softmax [{', '.join(f'{p:.4f}' for p in probabilities.numpy()[0])}], "
-          f"which sum to {float(probabilities.sum()):.4f}")
+    print(f"softmax([3, 1, -3]) = [{', '.join(f'{p:.4f}' for p in probabilities.numpy()[0])}]   "
+          f"(course: ~ [0.88, 0.12, 0]); they sum to {float(probabilities.sum()):.4f}")
+    for p, course in ((0.6, "0.51"), (0.1, "2.30")):
+        print(f"-log {p} = {float(-paddle.log(paddle.to_tensor(p))):.4f}   (course: {course})")
     label = paddle.to_tensor([[0]])
-    print(f"cross-entropy if the true class is 0: {float(F.cross_entropy(scores, label)):.4f} "
+    print(f"cross-entropy of those scores if the true digit is the first: {float(F.cross_entropy(scores, label)):.4f} "
           f"= -log {float(probabilities[0, 0]):.4f}")
-    p = np.linspace(0.01, 1.0, 100)
-    plot_curves({"-log p": (p, -np.log(p))}, f"{out}/neg_log_p.png", "cross-entropy of one example",
-                xlabel="p, the probability given to the true digit", ylabel="loss")
+    x = np.linspace(0.01, 1.0, 100)
+    plot_curves({"log x (the course's plot)": (x, np.log(x)), "-log p, the cross-entropy": (x, -np.log(x))},
+                f"{out}/log_x.png", "cross-entropy of one example", xlabel="x = p, the probability given to the true digit",
+                ylabel="y")
 
+    # 2. The course's three changes: regression -> classification.
+    labels_dtype = "int64"                          # 1. a label is a class index, not a number to regress
+    make_classifier = lambda: CNN(num_outputs=10)   # 2. lab 03's CNN, its last layer Linear(980, 10)
+    loss_fn = F.cross_entropy                       # 3. softmax + -log p(true digit), averaged over the batch
+    # fit(loss="ce") makes exactly these two choices; check it, then let fit() run the loop
+    assert LOSS_FUNCTIONS["ce"] is loss_fn and label_dtype("ce") == labels_dtype
+
+    seed_everything(args.seed)
+    untrained = make_classifier()
+    print(f"the classifier's last layer: {untrained.fc}")
+    images, labels = next(load_data("train", 100, image_shape=IMAGE, label_dtype=labels_dtype)())
+    first_loss = float(loss_fn(untrained(paddle.to_tensor(images)), paddle.to_tensor(labels)))
+    print(f"untrained, on one batch: cross-entropy {first_loss:.4f} (a guess giving every digit 0.1 would score "
+          f"-log 0.1 = 2.30; fit() below starts from these same weights and batch)")
+
+    # 3. Train it, and the regression of lab 03 with the same budget.
     results = {}
-    for loss in ("mse", "ce"):
-        # the regression gets lab 03's gradient clipping: without it the CNN regressor can stall at the mean
+    for loss, make_model in (("mse", lambda: CNN(num_outputs=1)), ("ce", make_classifier)):
         config = TrainConfig(model="cnn", loss=loss, optimizer="sgd", lr=0.01, epochs=args.epochs, seed=args.seed,
                              grad_clip=1.0 if loss == "mse" else 0.0, log_interval=200, out=f"{out}/cnn-{loss}")
-        results[loss] = fit(config)
-    print(f"\nsame CNN, SGD 0.01, {args.epochs} epochs:")
-    for loss, name in (("mse", "regression (MSE, clipped, rounded)"), ("ce", "classification (softmax + CE)")):
-        print(f"  {name:38s} eval accuracy {100 * results[loss].eval['accuracy']:.2f}%")
+        results[loss] = fit(config, make_model)
+    classifier = results["ce"].model
+    print(f"\nsame CNN, SGD 0.01, {args.epochs} epoch{'s' * (args.epochs > 1)}:")
+    print(f"  {'regression (MSE, clipped, rounded)':38s} eval accuracy {100 * results['mse'].eval['accuracy']:.2f}%")
+    print(f"  {'classification (softmax + CE)':38s} eval accuracy {100 * results['ce'].eval['accuracy']:.2f}%")
+    for mode, theirs in (("valid", results["ce"].epochs[-1]["valid_accuracy"]), ("eval", results["ce"].eval["accuracy"])):
+        print(f"evaluation() with paddle.metric.accuracy, {mode}: {100 * evaluation(classifier, mode):.2f}% "
+              f"(digits.training.evaluate: {100 * theirs:.2f}%)")
 
+    # 4. Read a digit photo.
     paths = args.image or [digit_photo(eval_digit(), f"{out}/photo.png")]
-    data = load_course_data()
-    predict_photos(results["ce"].model, "ce", paths, data.pixel_range, f"{out}/photos.png", (1, 28, 28))
+    predict_photos(classifier, "ce", paths, load_course_data().pixel_range, f"{out}/photos.png", IMAGE)
+
+
+@paddle.no_grad()
+def evaluation(model, mode="valid", batch_size=128):
+    """The course's evaluation(): paddle.metric.accuracy per batch, averaged over the batches (weighted by
+    their size, so the last, smaller batch counts for its images)."""
+    model.eval()
+    accuracies, sizes = [], []
+    for images, labels in load_data(mode, batch_size, image_shape=IMAGE, label_dtype="int64")():
+        predicts = model(paddle.to_tensor(images))
+        acc = paddle.metric.accuracy(input=predicts, label=paddle.to_tensor(labels))
+        accuracies.append(float(acc))  # the course: acc_set.extend(acc.numpy()); acc is 0-D since Paddle 2.5
+        sizes.append(len(images))
+    model.train()
+    return float(np.average(accuracies, weights=sizes))
 
 
 def eval_digit(index=0):
