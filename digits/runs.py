@@ -168,6 +168,11 @@ class Run:
                 shutil.rmtree(target)
             os.rename(staging, target)
             _fsync_dir(folder)
+        except OSError as error:  # a full disk, say: the staging folder goes, the last checkpoint stays
+            saved = self.checkpoint()
+            kept = f"the checkpoint of epoch {saved['epoch']} is kept" if saved else "no earlier checkpoint exists"
+            raise UserError(f"could not write the checkpoint of epoch {epoch} in {self.path} ({error.strerror or error}): "
+                            f"free some space, then --resume {self.path}; {kept}") from None
         finally:
             if os.path.exists(staging):
                 shutil.rmtree(staging)

@@ -12,6 +12,7 @@ import pytest
 
 import digits
 from conftest import run_script
+from digits.errors import UserError
 from digits.runs import Run
 
 sys.path.insert(0, os.path.join(digits.PROJECT_ROOT, "bench"))
@@ -151,3 +152,29 @@ def test_out_naming_a_file_or_a_folder_of_other_files_is_refused(tmp_path, small
         done = run_script(["train.py", "--out", str(out)], tmp_path, small_datafile)
         assert done.returncode == 2 and message in done.stderr
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_a_full_disk_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path, monkeypatch):
+    """No small filesystem can be mounted here without privileges, so the disk fills up by injection: the
+    second file of the write fails with ENOSPC, as paddle.save would on a full disk."""
+    import errno
+
+    model = paddle.nn.Linear(4, 2)
+    optimizer = paddle.optimizer.Adam(0.01, parameters=model.parameters())
+    run = Run.create(str(tmp_path / "run"), {"model": "linear"})
+    run.save_checkpoint(model, optimizer, 0, 10)
+    before = weights(run.path)
+    model.weight.set_value(model.weight + 1)
+    real_save = paddle.save
+
+    def save(state, path, *args, **kwargs):
+        if path.endswith("model.pdopt"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(state, path, *args, **kwargs)
+    monkeypatch.setattr(paddle, "save", save)
+    with pytest.raises(UserError, match=r"could not write the checkpoint of epoch 1 in .* \(No space left on device\): "
+                                        r"free some space, then --resume .*; the checkpoint of epoch 0 is kept"):
+        run.save_checkpoint(model, optimizer, 1, 20)
+    assert run.checkpoint()["epoch"] == 0 and os.listdir(os.path.join(run.path, "checkpoints")) == ["epoch-0000"]
+    got = weights(run.path)
+    assert all(np.array_equal(got[k], before[k]) for k in before)
