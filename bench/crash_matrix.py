@@ -87,7 +87,7 @@ def final_weights(folder):
 
 
 def trial(data, folder, reference, kill_after=None, kill_delay=None):
-    """'exact', 'refused' or 'WRONG' for one kill and resume."""
+    """'exact', 'refused', 'WRONG' or 'no run yet' (killed before it wrote anything) for one kill and resume."""
     out = os.path.join(folder, "run")
     if kill_after:
         run([__file__, "--child", "--data", data, "--out", out, "--kill-after", kill_after])
@@ -98,7 +98,7 @@ def trial(data, folder, reference, kill_after=None, kill_delay=None):
         process.send_signal(signal.SIGKILL)
         process.wait()
     if not os.path.exists(os.path.join(out, "config.json")):
-        return "exact"  # killed before the run folder existed: nothing to resume, nothing wrong
+        return "no run yet"  # killed before the run folder existed: nothing to resume, nothing wrong
     resumed = run(["train.py", "--resume", out])
     if resumed.returncode != 0:
         return "refused"
@@ -123,9 +123,10 @@ def matrix(args):
             counts.setdefault(key, {}).setdefault(outcome, 0)
             counts[key][outcome] += 1
             print(f"trial {number + 1}/{len(plan)}: {key}: {outcome}", flush=True)
-    print(f"\n{'kill':28s} {'exact':>6s} {'refused':>8s} {'WRONG':>6s}")
+    print(f"\n{'kill':28s} {'exact':>6s} {'refused':>8s} {'WRONG':>6s} {'no run yet':>11s}")
     for key, outcomes in counts.items():
-        print(f"{key:28s} {outcomes.get('exact', 0):6d} {outcomes.get('refused', 0):8d} {outcomes.get('WRONG', 0):6d}")
+        print(f"{key:28s} {outcomes.get('exact', 0):6d} {outcomes.get('refused', 0):8d} {outcomes.get('WRONG', 0):6d} "
+              f"{outcomes.get('no run yet', 0):11d}")
     wrong = sum(o.get("WRONG", 0) for o in counts.values())
     print(f"silently wrong resumes: {wrong} of {len(plan)} trials")
     return 1 if wrong else 0
