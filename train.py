@@ -8,9 +8,10 @@
     python train.py --compare runs/A runs/B           # overlay earlier runs' loss curves in one PNG
     python -m paddle.distributed.launch --nproc_per_node 2 train.py    # data-parallel, 2 processes
 
-Each run writes a folder under runs/ with config.json, metrics.jsonl, model.pdparams, model.pdopt
-and loss.png. The data file work/mnist.json.gz is built on first use, from --source DIR (or the
-MNIST_SOURCE environment variable) when given, else by downloading MNIST.
+Each run writes a folder under runs/ with config.json, metrics.jsonl, checkpoints/epoch-NNNN/
+(weights, optimizer and random state, verified by a manifest) and loss.png. The data file
+work/mnist.json.gz is built on first use, from --source DIR (or the MNIST_SOURCE environment
+variable) when given, else by downloading MNIST.
 """
 import argparse
 
