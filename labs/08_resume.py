@@ -151,13 +151,10 @@ def main():
 
 
 def train_py(flags):
-    """Run train.py as a user would, in its own process, with the user's environment: importing Paddle set
-    OMP_NUM_THREADS=1 in this one, which train.py would take for the user's choice (another thread count
-    sums in another order, so the weights would differ in the last float digits)."""
-    env = {name: value for name, value in os.environ.items()
-           if name != "OMP_NUM_THREADS" or digits.USER_THREADS is not None}
+    """Run train.py as a user would, in its own process (with this process's thread count: digits.onednn
+    keeps Paddle's import-time OMP_NUM_THREADS=1 out of the environment children inherit)."""
     sys.stdout.flush()
-    done = subprocess.run([sys.executable, os.path.join(digits.PROJECT_ROOT, "train.py"), *flags], env=env)
+    done = subprocess.run([sys.executable, os.path.join(digits.PROJECT_ROOT, "train.py"), *flags])
     if done.returncode != 0:
         raise UserError(f"train.py {' '.join(flags)} failed (exit code {done.returncode})")
 

@@ -92,13 +92,16 @@ def test_conv_relu_pool_matches_paddle_layers(digits_batch, cin, cout, k, stride
     # noise makes ties and near-ties rare, so most of the input gradient is defined and compared
     x = channels_from(digits_batch[0], cin)
     x = x + paddle.to_tensor(np.random.default_rng(0).normal(0, 0.1, x.shape).astype("float32"))
-    expected = outputs_and_grads(lambda v: pool(F.relu(reference(v))), reference, x)
-    actual = outputs_and_grads(lambda v: conv_relu_pool(onednn, pool, v), onednn, x)
+    output, input_grad, _, bias_grad = outputs_and_grads(lambda v: pool(F.relu(reference(v))), reference, x)
+    got_output, got_input_grad, _, got_bias_grad = outputs_and_grads(lambda v: conv_relu_pool(onednn, pool, v), onednn, x)
     defined = untied_input_positions(reference(x).numpy(), k, stride, pad, x.shape)
     assert defined.mean() > 0.5  # the comparison below covers a good part of the input
-    expected[1], actual[1] = np.where(defined, expected[1], 0), np.where(defined, actual[1], 0)
-    for got, want in zip(actual, expected):
-        close(got, want)
+    close(got_output, output)
+    close(np.where(defined, got_input_grad, 0), np.where(defined, input_grad, 0))
+    # a window's gradient reaches the bias whichever element takes it; the weight gradient does not: a
+    # near-tie between two different noisy patches, resolved the other way, moves it (the tied test below
+    # checks it where ties come from equal patches)
+    close(got_bias_grad, bias_grad)
 
 
 @pytest.mark.parametrize("cin,cout,k,stride,pad", CONFIGS)
