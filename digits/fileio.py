@@ -23,7 +23,7 @@ def atomic_path(path):
         yield tmp
         _fsync(tmp, os.O_RDWR)  # Windows syncs only a file opened for writing
         os.replace(tmp, path)
-        _fsync(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0), optional=True)
+        fsync_dir(directory)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
@@ -32,6 +32,11 @@ def atomic_path(path):
 def temp_prefix(path):
     """How atomic_path's temporary files for `path` begin: a killed writer's leftovers can be found by it."""
     return "." + os.path.basename(path) + "."
+
+
+def fsync_dir(path):
+    """Make a rename or a new file in the folder `path` durable, where the system can."""
+    _fsync(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0), optional=True)
 
 
 def _fsync(path, flags, optional=False):

@@ -26,7 +26,7 @@ except ImportError:  # Windows: no advisory locks, so a run folder is not guarde
     fcntl = None
 
 from .errors import UserError
-from .fileio import write_text
+from .fileio import fsync_dir, write_text
 
 CONFIG, METRICS, LOCK = "config.json", "metrics.jsonl", ".lock"
 CHECKPOINTS, MANIFEST, KEEP = "checkpoints", "manifest.json", 2
@@ -162,12 +162,12 @@ class Run:
                 json.dump({"epoch": epoch, "files": files}, f)
                 f.flush()
                 os.fsync(f.fileno())
-            _fsync_dir(staging)
+            fsync_dir(staging)
             target = os.path.join(folder, f"epoch-{epoch:04d}")
             if os.path.exists(target):  # the same epoch again (a resume that fell back): the new copy wins
                 shutil.rmtree(target)
             os.rename(staging, target)
-            _fsync_dir(folder)
+            fsync_dir(folder)
         except OSError as error:  # a full disk, say: the staging folder goes, the last checkpoint stays
             saved = self.checkpoint()
             kept = f"the checkpoint of epoch {saved['epoch']} is kept" if saved else "no earlier checkpoint exists"
@@ -251,15 +251,6 @@ def _verify(folder):
     except (OSError, ValueError, KeyError, TypeError):
         return f"{MANIFEST} is missing or unreadable"
     return None
-
-
-def _fsync_dir(path):
-    """Make a rename or a new file in `path` durable (directories can be fsynced on Linux and macOS)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def parameter_names(model):
