@@ -1,7 +1,11 @@
-"""Shared fixtures: a small course file built from the real MNIST through the real prepare path."""
+"""Shared fixtures: a small course file built from the real MNIST through the real prepare path, and local
+HTTP servers for the download tests."""
+import functools
+import http.server
 import os
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -43,3 +47,31 @@ def run_lab(name, tmp_path, datafile, *args):
     done = run_script([f"labs/{name}", "--quick", *args], tmp_path, datafile)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     return done.stdout
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves a folder without logging every request to the test output."""
+
+    def log_message(self, *args):
+        pass
+
+
+def folder_handler(folder):
+    return functools.partial(QuietHandler, directory=str(folder))
+
+
+@pytest.fixture
+def serve():
+    """Start HTTP servers on 127.0.0.1; serve(handler) returns the URL of a new one."""
+    servers = []
+
+    def start(handler):
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}/"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()

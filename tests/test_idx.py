@@ -1,14 +1,12 @@
 """Reading, validating and downloading the published MNIST files."""
-import functools
 import gzip
-import http.server
 import os
 import shutil
-import threading
 
 import numpy as np
 import pytest
 
+from conftest import folder_handler
 from digits.errors import UserError
 from digits.idx import FILES, download, read_idx, read_source
 from digits.prepare import ensure_datafile
@@ -61,26 +59,9 @@ def test_damaged_files_are_refused_with_what_to_do(source, tmp_path, damage, mes
 
 
 @pytest.fixture
-def mirror():
+def mirror(serve):
     """Serve a folder over HTTP on 127.0.0.1; yields a function that returns the folder's URL."""
-    servers = []
-
-    def serve(folder):
-        handler = functools.partial(QuietHandler, directory=str(folder))
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}/"
-
-    yield serve
-    for server in servers:
-        server.shutdown()
-        server.server_close()
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
+    return lambda folder: serve(folder_handler(folder))
 
 
 def test_download_fetches_and_verifies_the_four_files(source, tmp_path, mirror):

@@ -20,7 +20,7 @@ import pytest
 from PIL import Image
 
 import digits
-from conftest import run_script
+from conftest import folder_handler, run_script
 from digits import data
 from digits.data import cache_paths, load_course_data
 from digits.errors import UserError
@@ -303,32 +303,6 @@ class TrickleHandler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
-
-
-class FolderHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def serve():
-    """Start HTTP servers on 127.0.0.1; serve(handler) returns the URL of a new one."""
-    servers = []
-
-    def start(handler):
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}/"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
-
-
-def folder_handler(folder):
-    return lambda *args, **kwargs: FolderHandler(*args, directory=str(folder), **kwargs)
 
 
 def test_a_trickling_mirror_is_given_up_at_the_deadline(source, tmp_path, serve, capsys):
