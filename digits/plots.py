@@ -1,20 +1,102 @@
-"""Figures the labs draw: loss curves (one run or several overlaid), digit grids, a confusion matrix."""
+"""Figures the labs draw: loss curves (one run or several overlaid, or live while a run trains), digit
+grids, a confusion matrix. Each is saved as a PNG; in a notebook it also shows inline."""
+import io
 import os
+import sys
+import time
 
 import matplotlib
 
-matplotlib.use("Agg")  # files only: the labs run on servers and in CI without a display
+
+def in_notebook():
+    """True inside a Jupyter kernel (a notebook), False in a script or a plain Python shell."""
+    if "IPython" not in sys.modules:
+        return False
+    shell = sys.modules["IPython"].get_ipython()
+    return shell is not None and hasattr(shell, "kernel")
+
+
+if not in_notebook():
+    matplotlib.use("Agg")  # a script writes files only: the labs run on servers and in CI without a display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 from .fileio import atomic_path  # noqa: E402
+
+
+def png(fig):
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def show(fig, handle=None):
+    """Show a figure inline in a notebook (replacing the one `handle` shows, if given); returns the handle."""
+    from IPython.display import Image, display
+    if handle is None:
+        return display(Image(png(fig)), display_id=True)
+    handle.update(Image(png(fig)))
+    return handle
 
 
 def save(fig, path):
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    if in_notebook():
+        show(fig)
     plt.close(fig)
     return path
+
+
+class LiveCurves:
+    """Curves redrawn while a run trains (d2l's Animator): in a notebook the figure below the cell updates at
+    each add(); in a script add() only records, and the lab saves its PNGs at the end as before.
+
+        live = LiveCurves("train loss", xlabel="iteration (batches)")
+        live.add("train", step, loss)      # as the losses come in
+        live.save("runs/.../loss.png")     # the finished figure as a file (in a notebook it is already shown)
+    """
+
+    def __init__(self, title, xlabel="iteration (batches)", ylabel="loss", logy=False, every=0.5):
+        self.title, self.xlabel, self.ylabel, self.logy = title, xlabel, ylabel, logy
+        self.every = every             # seconds between redraws at most: drawing costs more than a batch
+        self.curves, self.handle, self.drawn = {}, None, 0.0
+        self.live = in_notebook()
+
+    def add(self, label, x, y):
+        xs, ys = self.curves.setdefault(label, ([], []))
+        xs.append(x)
+        ys.append(y)
+        if self.live and time.monotonic() - self.drawn >= self.every:
+            self.draw()
+
+    def figure(self):
+        fig = Figure(figsize=(7, 4.2))  # not pyplot's: a notebook shows it only through the handle
+        ax = fig.subplots()
+        for label, (xs, ys) in self.curves.items():
+            ax.plot(xs, ys, label=label, marker="." if len(xs) < 40 else None)
+        ax.set(title=self.title, xlabel=self.xlabel, ylabel=self.ylabel)
+        if self.logy:
+            ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+        if self.curves:
+            ax.legend()
+        return fig
+
+    def draw(self):
+        """Redraw now in a notebook (the last points may have come since the last redraw)."""
+        if self.live:
+            self.handle = show(self.figure(), self.handle)
+            self.drawn = time.monotonic()
+
+    def save(self, path):
+        """Write the figure as it stands to a PNG; in a notebook, also show its last state. Returns the path."""
+        self.draw()
+        fig = self.figure()
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+        return path
 
 
 def plot_curves(curves, path, title, xlabel="iteration (batches)", ylabel="train loss", logy=False):

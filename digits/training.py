@@ -15,7 +15,7 @@ from .debug import Inspector
 from .devices import parallel, select_device, world
 from .errors import UserError
 from .onednn import accelerate
-from .plots import loss_curve, plot_curves, plot_train_valid
+from .plots import LiveCurves, loss_curve, plot_curves, plot_train_valid
 from .prepare import ensure_datafile
 from .runs import Run, new_run_path
 
@@ -200,6 +200,7 @@ def train(model, optimizer, train_loader, valid_loader, config, run, *, start_ep
     """
     loss_fn, summaries, first_loss = LOSS_FUNCTIONS[config.loss], [], None
     recent = collections.deque(maxlen=RECENT)   # the last batches' losses: where training is now
+    live = LiveCurves(f"{config.model}, {config.loss} loss", logy=config.loss == "mse")  # redrawn in a notebook
     for epoch in range(start_epoch, end_epoch or config.epochs):
         started, epoch_tally, window = time.perf_counter(), Tally(), Tally()
         for batch, (images, labels) in enumerate(progress(train_loader(), num_batches, f"epoch {epoch}", run.writes)):
@@ -223,6 +224,7 @@ def train(model, optimizer, train_loader, valid_loader, config, run, *, start_ep
                 run.say(f"epoch: {epoch}, batch: {batch}, loss is: {value:.4f}")
                 run.log({"kind": "batch", "epoch": epoch, "batch": batch, "step": step, "loss": value,
                          "window_loss": window.loss, "window_accuracy": window.accuracy})
+                live.add("train (mean of the window)", step, window.loss)
                 window = Tally()
             step += 1
 
@@ -235,10 +237,12 @@ def train(model, optimizer, train_loader, valid_loader, config, run, *, start_ep
         run.say(f"epoch {epoch} done in {seconds:.1f}s ({seen / seconds:.0f} img/s): train loss "
                 f"{summary['train_loss']:.4f}, accuracy {100 * summary['train_accuracy']:.2f}%; valid "
                 f"{'MSE' if config.loss == 'mse' else 'loss'} {valid['loss']:.4f}, accuracy {100 * valid['accuracy']:.2f}%")
+        live.add("valid", step, valid["loss"])
         check_progress(summary, first_loss, float(np.mean(recent)), config.loss, optimizer, run)
         run.log(summary)
         run.save_checkpoint(model, optimizer, epoch, step)
         summaries.append(summary)
+    live.draw()
     return summaries
 
 

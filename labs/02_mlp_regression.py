@@ -1,34 +1,48 @@
-"""Lab 02 · 网络结构 (MLP) — a fully connected network that regresses the digit's value.
+# %% [markdown]
+# # Lab 02 · 网络结构 (MLP): a fully connected network that regresses the digit's value
+#
+# Course section: 【手写数字识别】之网络结构 (the MLP half). The network is the course's:
+# `Linear(784,10) -> sigmoid -> Linear(10,10) -> sigmoid -> Linear(10,1)`, trained as a regression (mean
+# squared error against the digit as a number) with SGD, lr 0.01, batch 100, 10 epochs, the loss printed
+# every 200 batches. The course defines this MLP but prints no training output for it; lab 03 puts its
+# curve beside the CNN's.
+#
+# This lab writes out the training loop every later lab uses: forward, loss, backward, step,
+# clear_grad. From lab 03 on the same lines run inside `digits.training`: its `train_step()` is exactly
+# the five lines marked below, and its `train()` adds the bookkeeping (loss lines, records, checkpoints,
+# the live curve). The MLP class is the one `models/mlp.py` keeps for `train.py --model mlp`.
+#
+# **Deviations from the course.** The labels are `[B, 1]` (as the course's lab 3 reshapes them), so the
+# loss is one number per image; lab 00 shows what `[B]` labels do. A prediction counts as right when it
+# rounds to the label, to put a number on how well a regression classifies.
+#
+# As a script: `python labs/02_mlp_regression.py` (`--help` lists its flags).
 
-Course section: 【手写数字识别】之网络结构 (the MLP half). The network is the course's:
-Linear(784,10) -> sigmoid -> Linear(10,10) -> sigmoid -> Linear(10,1), trained as a regression (mean
-squared error against the digit as a number) with SGD, lr 0.01, batch 100, 10 epochs, the loss printed
-every 200 batches. The course defines this MLP but prints no training output for it; lab 03 puts its
-curve beside the CNN's.
-
-This lab writes out the training loop every later lab uses: forward, loss, backward, step,
-clear_grad. From lab 03 on the same lines run inside digits.training: its train_step() is exactly
-the five lines marked below, and its train() adds the bookkeeping (loss lines, records, checkpoints).
-The MLP class is the one models/mlp.py keeps for train.py (`--model mlp`).
-
-Deviation from the course: the labels are [B, 1] (as the course's lab 3 reshapes them), so the loss is
-one number per image; lab 00 shows what [B] labels do. A prediction counts as right when it rounds
-to the label, to put a number on how well a regression classifies.
-
-    python labs/02_mlp_regression.py
-"""
+# %%
 import numpy as np
 
 import digits  # noqa: F401  (quiets Paddle's logging; import before paddle)
 import paddle
 import paddle.nn.functional as F
 from digits.data import load_data
-from digits.errors import run_main
-from digits.lab import lab_arguments, lab_folder, parse_lab_arguments
-from digits.plots import plot_curves
+from digits.lab import lab_setup
+from digits.plots import LiveCurves
 from digits.training import seed_everything
 
+# %% tags=["parameters"]
+epochs = 10  # passes over the training set (the course's 10)
+seed = 0  # fixes Python, NumPy (the loader's shuffle) and Paddle (the initial weights)
+quick = False  # one epoch only: a smoke test, as CI runs the labs
 
+# %%
+out = lab_setup("lab02", globals())  # a script's flags replace the values above; out = runs/lab02/<time>
+
+# %% [markdown]
+# ## The network
+# Three fully connected layers; the sigmoid after each hidden one squashes its ten values into (0, 1).
+# The last layer has one output: the network's guess of the digit as a number.
+
+# %%
 class MLP(paddle.nn.Layer):
     """784 -> 10 -> 10 -> 1, a sigmoid after each hidden layer."""
 
@@ -44,8 +58,14 @@ class MLP(paddle.nn.Layer):
         return self.fc3(outputs2)
 
 
-def train(model, epochs, log_interval=200):
-    """The course's training loop. Returns the loss of every batch, for the plot."""
+# %% [markdown]
+# ## The training loop
+# Each batch: forward, the loss, backward, one optimizer step, clear the gradients. The curve below the
+# cell is redrawn as the loss comes in (in a notebook; a script saves it as a PNG at the end).
+
+# %%
+def train(model, epochs, live, log_interval=200):
+    """The course's training loop. Returns the loss of every batch; `live` draws them as they come."""
     model.train()
     train_loader = load_data("train", batch_size=100)      # lab 01's loader: (images [B,784], labels [B,1])
     optimizer = paddle.optimizer.SGD(learning_rate=0.01, parameters=model.parameters())
@@ -62,11 +82,18 @@ def train(model, epochs, log_interval=200):
             optimizer.clear_grad()                                  # gradients accumulate unless cleared
             # --- bookkeeping ---
             losses.append(float(avg_loss))
+            live.add("MLP 784-10-10-1, SGD 0.01", len(losses), losses[-1])
             if batch_id % log_interval == 0:
                 print(f"epoch: {epoch_id}, batch: {batch_id}, loss is: {float(avg_loss):.4f}")
     return losses
 
 
+# %% [markdown]
+# ## Evaluation
+# The mean squared error over the 10,000 test images, and how often the prediction rounded to a whole
+# number is the digit.
+
+# %%
 @paddle.no_grad()
 def evaluate(model, mode="eval"):
     """Mean squared error over a split, and how often the rounded prediction is the digit."""
@@ -81,20 +108,16 @@ def evaluate(model, mode="eval"):
     return squared_errors / count, hits / count
 
 
-def main():
-    args = parse_lab_arguments(lab_arguments(__doc__, epochs=10))
-    out = lab_folder("lab02")
-    seed_everything(args.seed)  # Python, NumPy (the loader's shuffle) and Paddle (the initial weights)
-    model = MLP()
-    losses = train(model, args.epochs)
-    mse, accuracy = evaluate(model)
-    steps_per_epoch = len(losses) // args.epochs
-    print(f"final train loss {np.mean(losses[-steps_per_epoch:]):.4f} (mean of the last epoch); eval MSE {mse:.4f}, "
-          f"rounded-prediction accuracy {100 * accuracy:.2f}%")
-    path = plot_curves({"MLP 784-10-10-1, SGD 0.01": (np.arange(len(losses)), losses)}, f"{out}/loss.png",
-                       "train loss, MSE regression", logy=True)
-    print(f"loss curve: {path}")
+# %% [markdown]
+# ## Run it
 
-
-if __name__ == "__main__":
-    run_main(main)
+# %%
+seed_everything(seed)  # Python, NumPy (the loader's shuffle) and Paddle (the initial weights)
+model = MLP()
+live = LiveCurves("train loss, MSE regression", logy=True)
+losses = train(model, epochs, live)
+print(f"loss curve: {live.save(f'{out}/loss.png')}")
+mse, accuracy = evaluate(model)
+steps_per_epoch = len(losses) // epochs
+print(f"final train loss {np.mean(losses[-steps_per_epoch:]):.4f} (mean of the last epoch); eval MSE {mse:.4f}, "
+      f"rounded-prediction accuracy {100 * accuracy:.2f}%")

@@ -7,7 +7,10 @@ import subprocess
 import sys
 import threading
 
+import nbformat
 import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
 # The environment as it was before any test imported paddle, which sets OMP_NUM_THREADS=1 in this process:
 # scripts run by the tests get the thread count a user's shell would give them.
@@ -42,11 +45,35 @@ def run_script(args, cwd, datafile=None, env=None, timeout=600):
                           text=True, timeout=timeout)
 
 
-def run_lab(name, tmp_path, datafile, *args):
-    """Run labs/<name> in quick mode on `datafile`; fail with its output unless it succeeds."""
-    done = run_script([f"labs/{name}", "--quick", *args], tmp_path, datafile)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    return done.stdout
+def run_lab(name, tmp_path, datafile, **parameters):
+    """Execute the notebook of labs/<name> as a student would, in quick mode, on `datafile`, in `tmp_path`.
+
+    The values in `parameters` (and quick = True) go into a cell after the notebook's parameters cell, as
+    papermill injects them. Fails with the error cell's traceback unless every cell runs. Returns the text
+    the notebook printed; the executed notebook is kept as tmp_path/<lab>.ipynb (see notebook_images).
+    """
+    stem = os.path.splitext(name)[0]
+    notebook = nbformat.read(os.path.join(digits.PROJECT_ROOT, "notebooks", f"{stem}.ipynb"), as_version=4)
+    at = next(i for i, cell in enumerate(notebook.cells) if "parameters" in cell.metadata.get("tags", []))
+    values = "\n".join(f"{key} = {value!r}" for key, value in {"quick": True, **parameters}.items())
+    notebook.cells.insert(at + 1, nbformat.v4.new_code_cell(values, metadata={"tags": ["injected-parameters"]}))
+    client = NotebookClient(notebook, timeout=900, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}})
+    try:
+        client.execute(env={**SCRIPT_ENV, "MNIST_JSON": str(datafile)})
+    except CellExecutionError as error:
+        pytest.fail(f"{stem}.ipynb failed in quick mode:\n{str(error)[-4000:]}")
+    finally:
+        nbformat.write(notebook, str(tmp_path / f"{stem}.ipynb"))
+    return "".join(output.get("text", "") for cell in notebook.cells if cell.cell_type == "code"
+                   for output in cell.outputs if output.get("name") == "stdout")
+
+
+def notebook_images(tmp_path, name):
+    """How many figures each code cell of the executed notebook tmp_path/<lab>.ipynb shows: {cell index: n}."""
+    notebook = nbformat.read(str(tmp_path / f"{os.path.splitext(name)[0]}.ipynb"), as_version=4)
+    return {i: sum("image/png" in output.get("data", {}) for output in cell.outputs)
+            for i, cell in enumerate(notebook.cells) if cell.cell_type == "code"}
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -1,7 +1,7 @@
 """Every lab runs end to end in quick mode (one epoch on the small course file) and shows its result."""
 import re
 
-from conftest import run_lab, run_script
+from conftest import notebook_images, run_lab, run_script
 
 
 def test_lab00_minimal_linear_and_label_shapes(tmp_path, small_datafile, source):
@@ -32,6 +32,19 @@ def test_lab02_mlp_regression(tmp_path, small_datafile):
     final = float(re.search(r"final train loss ([\d.]+)", out).group(1))
     assert final < first / 2
     assert list(tmp_path.glob("runs/lab02/*/loss.png"))
+    # the live loss curve: one figure in the notebook, updated in place as training runs (not one per redraw)
+    assert sorted(notebook_images(tmp_path, "02_mlp_regression.py").values())[-1] == 1
+
+
+def test_lab02_as_a_script_takes_its_parameters_as_flags(tmp_path, small_datafile):
+    done = run_script(["labs/02_mlp_regression.py", "--help"], tmp_path)
+    assert done.returncode == 0 and "--epochs" in done.stdout and "--quick" in done.stdout
+    assert "one epoch only: a smoke test" in done.stdout and "Lab 02" in done.stdout  # the cell's comments, title
+    done = run_script(["labs/02_mlp_regression.py", "--epochs", "0"], tmp_path, small_datafile)
+    assert done.returncode != 0 and "argument --epochs: 0: must be at least 1" in done.stderr and "Traceback" not in done.stderr
+    done = run_script(["labs/02_mlp_regression.py", "--quick", "--seed", "3"], tmp_path, small_datafile)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "final train loss" in done.stdout and len(list(tmp_path.glob("runs/lab02/*/loss.png"))) == 1
 
 
 def test_lab03_cnn_regression_course_vs_warmup_and_classifiers(tmp_path, small_datafile):
