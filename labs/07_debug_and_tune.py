@@ -1,75 +1,89 @@
-"""Lab 07 · 训练调试与优化 — Looking inside training, and regularisation (the course's Lab 8).
+# %% [markdown]
+# # Lab 07 · 训练调试与优化: looking inside training, and regularisation
+#
+# Course section: 【手写数字识别】之训练调试与优化 (the course's Lab 8). What this lab writes out:
+#
+# 1. `check_shape` / `check_content`: the course adds two flags to `forward()` and prints, at batch 0, each
+#    layer's settings and output shape and, at batch 401, a conv kernel's values, a random channel of
+#    each conv output and the last layer's output. Here the same prints come from forward hooks
+#    (`layer.register_forward_post_hook`), registered below, so the model's code stays the course's.
+# 2. Train and valid loss: after each epoch the loop measures the valid split (homework 4's train and
+#    valid loss curves, drawn live as the settings train: `train_vs_valid_loss.png`).
+# 3. Regularisation (homework 5): the course's `weight_decay=paddle.regularizer.L2Decay(coeff)` in the
+#    optimizer at 1e-5 (the course's value), 1e-3 and 1e-2, and dropout 0.5 before the CNN's Linear
+#    head (`DropoutCNN` below). A table shows each setting's train and valid accuracy and their gap.
+#
+# **Deviations from the course.**
+# - The hooks watch the first regularisation run (Adam 0.001) instead of a separate 1-epoch SGD 0.01
+#   debug run: the same prints without training an extra epoch. The check runs at batch 401 as in the
+#   course (or the last batch of an epoch, when the data is smaller).
+# - `check_content` prints a random channel's size, range and centre rows, not all 28x28 numbers, and
+#   draws its channel from its own generator: the course's `np.random.randint` would shift the global
+#   NumPy state that the loader's shuffle uses, so the watched run would train differently.
+# - The layers' names: the conv layers run on oneDNN's kernels (`digits.onednn.accelerate`;
+#   `onednn = False` turns that off); `course_layer_name` prints the course's name for them, `Conv2D`.
+# - Adam at 0.001, not the course's 0.01 for the L2 run: in lab 05 Adam 0.01 ends below Adam 0.001
+#   (README), a noisier baseline for the regularisers' small effects. 5 epochs, batch 100, as in the course.
+# - Dropout is not in this chapter (the course brings it in the CV chapter); it is here as the second
+#   regulariser the homework's question calls for.
+# - Train accuracy in the table is measured like valid's: final weights, eval mode (dropout off), all
+#   50,000 images, so the gap compares like with like. The course logs accuracy per training batch instead.
+# - The live curve's train points are the mean loss of each 50 batches (in train mode: dropout on), its
+#   valid points the valid loss after each epoch, as `digits.training` draws them (a small data file:
+#   5 train points per epoch).
+# - VisualDL: `python train.py --visualdl` logs loss and accuracy for it (the course's `LogWriter`).
+#
+# As a script: `python labs/07_debug_and_tune.py` (`--help` lists its flags).
 
-Course Lab 8 (【手写数字识别】之训练调试与优化), and what this lab writes out:
-1. check_shape / check_content: the course adds two flags to forward() and prints, at batch 0, each
-   layer's settings and output shape and, at batch 401, a conv kernel's values, a random channel of
-   each conv output and the last layer's output. Here the same prints come from forward hooks
-   (layer.register_forward_post_hook), registered below, so the model's code stays the course's.
-2. Train and valid accuracy: after each epoch the loop measures the valid split (homework 4's train
-   and valid loss curves: train_vs_valid_loss.png).
-3. Regularisation (homework 5): the course's `weight_decay=paddle.regularizer.L2Decay(coeff)` in the
-   optimizer at 1e-5 (the course's value), 1e-3 and 1e-2, and dropout 0.5 before the CNN's Linear
-   head (DropoutCNN below). A table shows each setting's train and valid accuracy and their gap.
-
-Deviations from the course, and why:
-- The hooks watch the first regularisation run (Adam 0.001) instead of a separate 1-epoch SGD 0.01
-  debug run: the same prints without training an extra epoch. The check runs at batch 401 as in the
-  course (or the last batch of an epoch, when the data is smaller).
-- check_content prints a random channel's size, range and centre rows, not all 28x28 numbers, and
-  draws its channel from its own generator: the course's np.random.randint would shift the global
-  NumPy state that the loader's shuffle uses, so the watched run would train differently.
-- The layers' names: the conv layers run on oneDNN's kernels (digits.onednn.accelerate, --no-onednn
-  turns that off); course_layer_name prints the course's name for them, Conv2D.
-- Adam at 0.001, not the course's 0.01 for the L2 run: in lab 05 Adam 0.01 ends below Adam 0.001
-  (README), a noisier baseline for the regularisers' small effects.
-  5 epochs, batch 100, as in the course.
-- Dropout is not in this chapter (the course brings it in the CV chapter); it is here as the second
-  regulariser the homework's question calls for.
-- Train accuracy is measured like valid's: final weights, eval mode (dropout off), all 50,000 images,
-  so the gap compares like with like. The course logs accuracy per training batch instead.
-- VisualDL: `python train.py --visualdl` logs loss and accuracy for it (the course's LogWriter).
-
-    python labs/07_debug_and_tune.py
-"""
+# %%
 import numpy as np
 
 import digits  # noqa: F401  (quiets Paddle's logging; import before paddle)
 import paddle
 import paddle.nn.functional as F
 from digits.data import load_course_data, load_data
-from digits.errors import run_main
-from digits.lab import lab_arguments, lab_folder, parse_lab_arguments
+from digits.lab import lab_setup
 from digits.onednn import accelerate, course_layer_name
-from digits.plots import plot_curves
+from digits.plots import LiveCurves
 from digits.training import evaluate, seed_everything, train_step
 from models.cnn import CNN
 
-CHECK_CONTENT_BATCH = 401  # the course's batch for check_content
+# %% tags=["parameters"]
+epochs = 5  # passes over the training set for each setting (the course's 5)
+seed = 0  # every setting starts from the same weights and sees the same shuffle
+onednn = True  # run the conv layers on oneDNN's kernels; False: Paddle's own, as the course ran them
+quick = False  # one epoch only: a smoke test, as CI runs the labs
 
+# %%
+out = lab_setup("lab07", globals())  # a script's flags replace the values above; out = runs/lab07/<time>
 
-class DropoutCNN(CNN):
-    """The course CNN with dropout on the 980 features that enter its Linear head."""
+# %% [markdown]
+# ## The data
+# The course's loaders (lab 01), shaped for the CNN: images `[B, 1, 28, 28]`, labels int64 for
+# cross-entropy. The course looks inside the network at batch 401; a smaller data file has fewer batches,
+# so the check moves to an epoch's last batch then.
 
-    def __init__(self, num_outputs=10, p=0.5):
-        super().__init__(num_outputs)
-        self.dropout = paddle.nn.Dropout(p)  # in training: zero each feature with probability p, scale the rest by 1/(1-p)
+# %%
+train_loader = load_data("train", 100, image_shape=CNN.input_shape, label_dtype="int64")
+valid_loader = load_data("valid", 500, image_shape=CNN.input_shape, label_dtype="int64")
+batches = -(-len(load_course_data()["train"][0]) // 100)
+content_batch = min(401, batches - 1)  # the course's batch for check_content
+print(f"{batches} training batches per epoch; check_content at batch {content_batch}")
 
-    def forward(self, inputs):
-        x = self.pool1(F.relu(self.conv1(inputs)))
-        x = self.pool2(F.relu(self.conv2(x)))
-        x = paddle.reshape(x, [x.shape[0], 980])
-        return self.fc(self.dropout(x))
+# %% [markdown]
+# ## check_shape and check_content, as forward hooks
+# A forward hook is a function Paddle calls every time a layer runs: a pre-hook before (it sees the
+# inputs), a post-hook after (it also sees the output). Registered from outside, hooks print what the
+# course's two flags print without editing `forward()`, and `handle.remove()` takes them away again.
+# One pre-hook on the whole model counts training batches; a post-hook on every layer prints its
+# settings and output shape at batch 0 (check_shape: do the shapes flow as designed?) and, at the
+# content batch, the numbers themselves (check_content: are the values sensible, not all 0 or huge?).
+# `digits.debug.Inspector`, behind `train.py --debug-batch N`, is these hooks in the library.
 
-
-# (name, network, L2 coefficient); 1e-5 is the course's coefficient
-SETTINGS = (("none", CNN, 0.0), ("L2 1e-5", CNN, 1e-5), ("L2 1e-3", CNN, 1e-3), ("L2 1e-2", CNN, 1e-2),
-            ("dropout 0.5", DropoutCNN, 0.0))
-
-
+# %%
 def watch(model, content_batch, rng):
     """The course's check_shape (first training batch) and check_content (batch `content_batch`) as
-    forward hooks: the model's code is not touched. Returns the hooks' handles, to remove them.
-    (digits.debug.Inspector, behind train.py --debug-batch, is this lab's hooks in the library.)"""
+    forward hooks: the model's code is not touched. Returns the hooks' handles, to remove them."""
     batch = [-1]
 
     def count(model, inputs):  # a pre-hook on the whole model: one call per training batch
@@ -108,58 +122,101 @@ def watch(model, content_batch, rng):
                                                         for name, layer in model.named_sublayers()]
 
 
-def train_and_validate(model, optimizer, epochs, train_loader, valid_loader):
-    """Epochs of the course's loop (lab 02's train_step), with a valid pass after each: the numbers behind
-    homework 4's train and valid curves. It re-derives digits.training.train on purpose: fit() builds its
-    optimizer from a config, and this lab's lesson is the optimizer's weight_decay line."""
-    curve = []
+# %% [markdown]
+# ## Two regularisers
+# L2 needs no change to the network: `weight_decay=paddle.regularizer.L2Decay(coeff)` in the optimizer
+# adds `coeff * w` to every weight's gradient, pulling the weights towards 0 (a penalty `coeff/2 * |w|^2`
+# on the loss). Dropout is a layer: in training it zeroes each of the 980 features entering the Linear
+# head with probability p and scales the rest by 1/(1-p); `model.eval()` turns it off. Both make the
+# network fit the training images less closely, to do better on images it has not seen.
+
+# %%
+class DropoutCNN(CNN):
+    """The course CNN with dropout on the 980 features that enter its Linear head."""
+
+    def __init__(self, num_outputs=10, p=0.5):
+        super().__init__(num_outputs)
+        self.dropout = paddle.nn.Dropout(p)  # in training: zero each feature with probability p, scale the rest by 1/(1-p)
+
+    def forward(self, inputs):
+        x = self.pool1(F.relu(self.conv1(inputs)))
+        x = self.pool2(F.relu(self.conv2(x)))
+        x = paddle.reshape(x, [x.shape[0], 980])
+        return self.fc(self.dropout(x))
+
+
+# (name, network, L2 coefficient); 1e-5 is the course's coefficient
+SETTINGS = (("none", CNN, 0.0), ("L2 1e-5", CNN, 1e-5), ("L2 1e-3", CNN, 1e-3), ("L2 1e-2", CNN, 1e-2),
+            ("dropout 0.5", DropoutCNN, 0.0))
+
+# %% [markdown]
+# ## Train, and validate after every epoch
+# The course's loop (lab 02's five lines, `train_step`), with a pass over the valid split after each
+# epoch: the numbers behind homework 4's train and valid curves. The train loss goes on the live figure
+# as the mean of every 50 batches, the valid loss at each epoch's end. It re-derives
+# `digits.training.train` on purpose: `fit()` builds its optimizer from a config, and this lab's lesson
+# is the optimizer's `weight_decay` line.
+
+# %%
+WINDOW = min(50, max(1, batches // 5))  # batches per train point on the curve: 50, or 5 points per epoch
+
+
+def train_and_validate(model, optimizer, epochs, live, name):
+    step, window = 0, []
     for epoch in range(epochs):
         losses = []
         for images, labels in train_loader():
             _, loss = train_step(model, optimizer, paddle.to_tensor(images), paddle.to_tensor(labels), F.cross_entropy)
             losses.append(float(loss))
+            window.append(losses[-1])
+            step += 1
+            if len(window) == WINDOW:
+                live.add(f"{name} train", step, float(np.mean(window)))
+                window = []
+        if window:  # the epoch's last batches (all of them, when an epoch is shorter than a window)
+            live.add(f"{name} train", step, float(np.mean(window)))
+            window = []
         valid = evaluate(model, valid_loader, "ce")
-        curve.append((float(np.mean(losses)), valid["loss"]))
-        print(f"  epoch {epoch}: train loss {curve[-1][0]:.4f}; valid loss {valid['loss']:.4f}, "
+        live.add(f"{name} valid", step, valid["loss"])
+        print(f"  epoch {epoch}: train loss {np.mean(losses):.4f}; valid loss {valid['loss']:.4f}, "
               f"accuracy {100 * valid['accuracy']:.2f}%")
-    return curve
 
 
-def main():
-    args = parse_lab_arguments(lab_arguments(__doc__, epochs=5))
-    out = lab_folder("lab07")
-    train_loader = load_data("train", 100, image_shape=CNN.input_shape, label_dtype="int64")
-    valid_loader = load_data("valid", 500, image_shape=CNN.input_shape, label_dtype="int64")
-    batches = -(-len(load_course_data()["train"][0]) // 100)
+# %% [markdown]
+# ## Run every setting
+# Each setting starts from the same seed. The hooks watch the first one: read the shapes at batch 0,
+# then the values at the content batch. On the figure, a setting that overfits shows its valid loss
+# above its train loss; L2 and dropout push the two together (dropout's train loss, measured with
+# dropout on, can even lie above its valid loss).
 
-    rows, curves = [], {}
-    for index, (name, network, coeff) in enumerate(SETTINGS):
-        print(f"--- {name} ---")
-        seed_everything(args.seed)
-        model = accelerate(network(10))
-        # L2 regularisation, the course's way: the optimizer adds coeff * weight to every gradient
-        optimizer = paddle.optimizer.Adam(learning_rate=0.001, parameters=model.parameters(),
-                                          weight_decay=paddle.regularizer.L2Decay(coeff=coeff) if coeff else None)
-        hooks = watch(model, min(CHECK_CONTENT_BATCH, batches - 1), np.random.default_rng(args.seed)) if index == 0 else []
-        curve = train_and_validate(model, optimizer, args.epochs, train_loader, valid_loader)
-        for handle in hooks:
-            handle.remove()
+# %%
+live = LiveCurves("train vs valid loss per setting", ylabel="cross-entropy loss", logy=True)
+rows = []
+for index, (name, network, coeff) in enumerate(SETTINGS):
+    print(f"--- {name} ---")
+    seed_everything(seed)
+    model = accelerate(network(10))
+    # L2 regularisation, the course's way: the optimizer adds coeff * weight to every gradient
+    optimizer = paddle.optimizer.Adam(learning_rate=0.001, parameters=model.parameters(),
+                                      weight_decay=paddle.regularizer.L2Decay(coeff=coeff) if coeff else None)
+    hooks = watch(model, content_batch, np.random.default_rng(seed)) if index == 0 else []
+    train_and_validate(model, optimizer, epochs, live, name)
+    for handle in hooks:
+        handle.remove()
 
-        train = evaluate(model, load_data("train", 500, image_shape=CNN.input_shape, label_dtype="int64"), "ce")
-        valid = evaluate(model, valid_loader, "ce")
-        rows.append((name, train["loss"], valid["loss"], train["accuracy"], valid["accuracy"]))
-        epochs = list(range(1, args.epochs + 1))
-        curves[f"{name} train"] = (epochs, [train_loss for train_loss, _ in curve])
-        curves[f"{name} valid"] = (epochs, [valid_loss for _, valid_loss in curve])
+    train = evaluate(model, load_data("train", 500, image_shape=CNN.input_shape, label_dtype="int64"), "ce")
+    valid = evaluate(model, valid_loader, "ce")
+    rows.append((name, train["loss"], valid["loss"], train["accuracy"], valid["accuracy"]))
+print(f"figure: {live.save(f'{out}/train_vs_valid_loss.png')}")
 
-    plot_curves(curves, f"{out}/train_vs_valid_loss.png", "train vs valid loss per setting", xlabel="epoch",
-                ylabel="loss", logy=True)
-    print(f"\n{'setting':12s} {'train loss':>10s} {'valid loss':>10s} {'train acc':>10s} {'valid acc':>10s} {'gap':>7s}")
-    for name, train_loss, valid_loss, train_acc, valid_acc in rows:
-        print(f"{name:12s} {train_loss:10.4f} {valid_loss:10.4f} {100 * train_acc:9.2f}% {100 * valid_acc:9.2f}% "
-              f"{100 * (train_acc - valid_acc):6.2f}%")
-    print(f"figure: {out}/train_vs_valid_loss.png")
+# %% [markdown]
+# ## The gap
+# Train accuracy minus valid accuracy, both measured the same way (final weights, eval mode): how much
+# better the network does on the images it learned from. Regularisation trades some train accuracy
+# for a smaller gap; whether valid accuracy rises too is the question homework 5 asks.
 
-
-if __name__ == "__main__":
-    run_main(main)
+# %%
+print(f"{'setting':12s} {'train loss':>10s} {'valid loss':>10s} {'train acc':>10s} {'valid acc':>10s} {'gap':>7s}")
+for name, train_loss, valid_loss, train_acc, valid_acc in rows:
+    print(f"{name:12s} {train_loss:10.4f} {valid_loss:10.4f} {100 * train_acc:9.2f}% {100 * valid_acc:9.2f}% "
+          f"{100 * (train_acc - valid_acc):6.2f}%")

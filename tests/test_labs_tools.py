@@ -1,7 +1,8 @@
 """Labs 07-10 run end to end in quick mode (one epoch on the small course file) and show their result."""
+import os
 import re
 
-from conftest import run_lab, run_script
+from conftest import notebook_images, run_lab, run_script
 
 
 def test_lab07_debug_and_regularisation(tmp_path, small_datafile):
@@ -17,6 +18,8 @@ def test_lab07_debug_and_regularisation(tmp_path, small_datafile):
     gaps = re.findall(r"^(none|L2 \S+|dropout 0.5)\s+.*\s(-?[\d.]+)%$", out, re.M)
     assert [name for name, _ in gaps] == ["none", "L2 1e-5", "L2 1e-3", "L2 1e-2", "dropout 0.5"]
     assert list(tmp_path.glob("runs/lab07/*/train_vs_valid_loss.png"))
+    # the live train vs valid curves: one figure in the notebook, updated in place as the settings train
+    assert sorted(n for n in notebook_images(tmp_path, "07_debug_and_tune.py").values() if n) == [1]
 
 
 def test_lab08_resume_is_exact(tmp_path, small_datafile):
@@ -26,6 +29,9 @@ def test_lab08_resume_is_exact(tmp_path, small_datafile):
     assert re.search(r"this lab's loop: 40 batch losses; .*\(bit for bit: True\); max weight difference 0;"
                      r" learning rate at the end: 0.001000", out)
     assert list(tmp_path.glob("runs/lab08/*/checkpoint_stopped/mnist_epoch0.pdopt"))
+    # the live losses of the three runs: one figure in the notebook, and its PNG
+    assert list(tmp_path.glob("runs/lab08/*/losses.png"))
+    assert sorted(n for n in notebook_images(tmp_path, "08_resume.py").values() if n) == [1]
     # the library: train.py --stop-after, then --resume, lands on the same weights
     assert "resuming" in out
     assert re.search(r"train.py, stopped and resumed: its \d+ logged losses equal this lab's uninterrupted loop's: "
@@ -42,6 +48,18 @@ def test_lab09_export_parity_and_eval_of_the_export(tmp_path, small_datafile):
     done = run_script(["eval.py", str(export)], tmp_path, small_datafile)
     assert done.returncode == 0, done.stderr
     assert re.search(r"eval: 500 images, loss [\d.]+, accuracy [\d.]+%", done.stdout)
+
+
+def test_lab09_as_a_script_exports_a_train_py_run(tmp_path, small_datafile):
+    run = str(tmp_path / "cnn-run")
+    done = run_script(["train.py", "--epochs", "1", "--out", run], tmp_path, small_datafile)
+    assert done.returncode == 0, done.stderr[-2000:]
+    done = run_script(["labs/09_export_inference.py", "--quick", "--run", run], tmp_path, small_datafile)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "epoch 0 done" not in done.stdout  # exported the run's weights, trained nothing
+    assert done.stdout.count("same predictions: True") == 4
+    export = next(tmp_path.glob("runs/lab09/*/export"))
+    assert {"model.json", "model.pdmodel"} & set(os.listdir(export))  # the graph: Paddle 3 (PIR) or Paddle 2
 
 
 def test_lab10_high_level_api_matches_the_loop(tmp_path, small_datafile):
