@@ -5,14 +5,16 @@ from conftest import notebook_images, run_lab, run_script
 
 
 def test_lab00_minimal_linear_and_label_shapes(tmp_path, small_datafile, source):
-    out = run_lab("00_minimal_linear.py", tmp_path, small_datafile, "--source", source)
+    out = run_lab("00_minimal_linear.py", tmp_path, small_datafile, source=source)
     assert "square_error_cost of predictions [16, 1] and labels [16] has shape [16, 16]; with labels [16, 1]: [16, 1]" in out
     broadcast = float(re.search(r"labels \[B\] \(broadcast to \[B, B\]\): last epoch's mean loss ([\d.]+)", out).group(1))
     fixed = float(re.search(r"labels \[B, 1\]: last epoch's mean loss ([\d.]+)", out).group(1))
     variance = float(re.search(r"the labels' variance, where the broadcast loss settles: ([\d.]+)", out).group(1))
     assert fixed < broadcast and broadcast > 0.8 * variance   # the broadcast loss cannot fall below the variance
     assert re.search(r"minimal model: .* test accuracy \(rounded prediction\) [\d.]+%", out)
-    assert list(tmp_path.glob("runs/lab00/*/label_shapes.png"))
+    assert list(tmp_path.glob("runs/lab00/*/label_shapes.png")) and list(tmp_path.glob("runs/lab00/*/loss.png"))
+    # two live curves (the minimal model; both label shapes), each one figure updated in place as training runs
+    assert sorted(n for n in notebook_images(tmp_path, "00_minimal_linear.py").values() if n) == [1, 1]
 
 
 def test_lab01_data(tmp_path, small_datafile):
@@ -24,6 +26,7 @@ def test_lab01_data(tmp_path, small_datafile):
     assert re.search(r"one shuffled epoch of 20 batches: the course's loader [\d.]+s, the library's [\d.]+s", out)
     assert "DataLoader: 20 batches per epoch" in out
     assert list(tmp_path.glob("runs/lab01/*/samples.png"))
+    assert sorted(n for n in notebook_images(tmp_path, "01_data.py").values() if n) == [1]  # the human check, inline
 
 
 def test_lab02_mlp_regression(tmp_path, small_datafile):
@@ -58,3 +61,7 @@ def test_lab03_cnn_regression_course_vs_warmup_and_classifiers(tmp_path, small_d
     accuracy = dict(re.findall(r"^classifier (MLP|CNN): eval accuracy ([\d.]+)%", out, re.M))
     assert float(accuracy["CNN"]) > float(accuracy["MLP"]) + 10
     assert len(list(tmp_path.glob("runs/lab03/*/*.png"))) == 4
+    # the cells with figures, in order: linear and MLP, the CNN runs, the regressions compared, the classifiers, the
+    # classifiers compared; fit() draws each run's live curve (and may show its own figures), the comparisons two each
+    shown = [n for n in notebook_images(tmp_path, "03_cnn_regression.py").values() if n]
+    assert len(shown) == 5 and shown[2] == shown[4] == 2 and min(shown[0], shown[1], shown[3]) >= 2, shown
