@@ -40,6 +40,8 @@ def add_config_arguments(parser, names=None, defaults=True):
                 parser.add_argument(flag, action="store_true", help=help_text, **options)
             continue
         convert = {"int": int, "float": float}.get(f.type if isinstance(f.type, str) else f.type.__name__, str)
-        shown = f" (default: {default})" if default is not None else ""
+        # %(default)s: the default as finally set (a lab's parameters cell replaces TrainConfig's)
+        shown = ((" (default: %(default)s)" if defaults else f" (default: {default})")
+                 if default is not None else "")
         parser.add_argument(flag, type=checked(convert, check, flag), help=help_text + shown, **options, **meta)
     return parser

@@ -61,10 +61,13 @@ class LiveCurves:
     def __init__(self, title, xlabel="iteration (batches)", ylabel="loss", logy=False, every=0.5):
         self.title, self.xlabel, self.ylabel, self.logy = title, xlabel, ylabel, logy
         self.every = every             # seconds between redraws at most: drawing costs more than a batch
-        self.curves, self.handle, self.drawn = {}, None, 0.0
+        self.curves, self.styles, self.handle, self.drawn = {}, {}, None, 0.0
         self.live = in_notebook()
 
-    def add(self, label, x, y):
+    def add(self, label, x, y, **style):
+        """Add a point to the curve `label`; its first add() may give matplotlib's line style (color=, ls=)."""
+        if label not in self.curves:
+            self.styles[label] = style
         xs, ys = self.curves.setdefault(label, ([], []))
         xs.append(x)
         ys.append(y)
@@ -75,7 +78,7 @@ class LiveCurves:
         fig = Figure(figsize=(7, 4.2))  # not pyplot's: a notebook shows it only through the handle
         ax = fig.subplots()
         for label, (xs, ys) in self.curves.items():
-            ax.plot(xs, ys, label=label, marker="." if len(xs) < 40 else None)
+            ax.plot(xs, ys, label=label, **{"marker": "." if len(xs) < 40 else None, **self.styles[label]})
         ax.set(title=self.title, xlabel=self.xlabel, ylabel=self.ylabel)
         if self.logy:
             ax.set_yscale("log")
