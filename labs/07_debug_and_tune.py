@@ -161,7 +161,8 @@ SETTINGS = (("none", CNN, 0.0), ("L2 1e-5", CNN, 1e-5), ("L2 1e-3", CNN, 1e-3), 
 WINDOW = min(50, max(1, batches // 5))  # batches per train point on the curve: 50, or 5 points per epoch
 
 
-def train_and_validate(model, optimizer, epochs, live, name):
+def train_and_validate(model, optimizer, epochs, live, name, color):
+    """Train, drawing the train loss (solid) and the valid loss (dashed) of this setting in one colour."""
     step, window = 0, []
     for epoch in range(epochs):
         losses = []
@@ -171,13 +172,13 @@ def train_and_validate(model, optimizer, epochs, live, name):
             window.append(losses[-1])
             step += 1
             if len(window) == WINDOW:
-                live.add(f"{name} train", step, float(np.mean(window)))
+                live.add(f"{name} train", step, float(np.mean(window)), color=color)
                 window = []
         if window:  # the epoch's last batches (all of them, when an epoch is shorter than a window)
-            live.add(f"{name} train", step, float(np.mean(window)))
+            live.add(f"{name} train", step, float(np.mean(window)), color=color)
             window = []
         valid = evaluate(model, valid_loader, "ce")
-        live.add(f"{name} valid", step, valid["loss"])
+        live.add(f"{name} valid", step, valid["loss"], color=color, ls="--")
         print(f"  epoch {epoch}: train loss {np.mean(losses):.4f}; valid loss {valid['loss']:.4f}, "
               f"accuracy {100 * valid['accuracy']:.2f}%")
 
@@ -200,7 +201,7 @@ for index, (name, network, coeff) in enumerate(SETTINGS):
     optimizer = paddle.optimizer.Adam(learning_rate=0.001, parameters=model.parameters(),
                                       weight_decay=paddle.regularizer.L2Decay(coeff=coeff) if coeff else None)
     hooks = watch(model, content_batch, np.random.default_rng(seed)) if index == 0 else []
-    train_and_validate(model, optimizer, epochs, live, name)
+    train_and_validate(model, optimizer, epochs, live, name, color=f"C{index}")
     for handle in hooks:
         handle.remove()
 
