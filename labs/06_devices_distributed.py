@@ -1,39 +1,42 @@
-"""Lab 06 · 资源配置 — Devices, and data-parallel training on several processes.
+# %% [markdown]
+# # Lab 06 · 资源配置: devices, and data-parallel training on several processes
+#
+# Course: chapter 2, 【手写数字识别】之资源配置 (COURSE.md, "Lab 7" and §5; the course numbers it section 7).
+# On screen, as the course writes them:
+# 1. The course's `train()` for data parallelism: `dist.init_parallel_env()` joins the processes,
+#    `paddle.DataParallel(model)` averages the gradients across them (and starts every process from rank
+#    0's weights), and each process reads its own shard of every epoch through
+#    `paddle.io.DistributedBatchSampler`, the course's recommendation (without it every process would read
+#    the whole data). The course's CNN classifier, Adam, batch 100, 5 epochs.
+# 2. The device: `paddle.set_device('gpu:0')` or `'cpu'`, before the model is built. The course's own run
+#    of it prints "ValueError: ... PaddlePaddle is not compiled with CUDA"; the lab guards it with
+#    `paddle.is_compiled_with_cuda()`, as the course's porting notes advise, and shows that error too.
+# 3. `train()` run three ways: in this one process; in 2 processes started by
+#    `paddle.distributed.spawn(train, nprocs=2)`; in 2 started by
+#    `python -m paddle.distributed.launch --nproc_per_node 2 this-file`, which writes each rank's output to
+#    `log/workerlog.N`. The lab compares wall time and eval accuracy, and checks that the ranks end with
+#    identical weights.
+#
+# **Deviations from the course.**
+# - This machine has no GPU and its Paddle is CPU-only, so the processes are CPU processes talking over
+#   gloo (spawn's `backend="gloo"`; launch picks it itself) instead of GPUs over NCCL. The GPU lines
+#   (`set_device('gpu')`, `launch --devices 0,1`, spawn backend `"nccl"`) are written in but untested here.
+# - `launch --gpus '0,1'` is `--devices 0,1` in Paddle 3, and spawn's `selelcted_gpus` (a typo in the
+#   course) is `gpus`.
+# - Adam at lr 0.001, not the course's 0.01: lab 05 finds 0.01 too aggressive for Adam (lower accuracy on
+#   the full data; on the tests' small data it may not learn at all in one epoch).
+# - Two processes at batch 100 take 200 images per step, so an epoch has half as many steps; expect a
+#   slightly different accuracy after the same number of epochs. The sampler's shuffle is set by the
+#   epoch number (`set_epoch`), the same on every rank; `seed` sets the initial weights.
+# - Each process trains with lab 02's step (`digits.training.train_step`) and is scored with lab 04's
+#   evaluation (`digits.training.evaluate`); train.py does all of this with `--device` and under launch.
+# - Paddle 3.3's `init_parallel_env` prints the flags it found changed; the lab hides that banner.
+# - The cells that act sit under `if __name__ == "__main__":`, and in a notebook spawn runs through the
+#   lab's script: multiprocessing's rule, explained before step 3.
+#
+# As a script: `python labs/06_devices_distributed.py` (`--help` lists its flags).
 
-Course: chapter 2, 【手写数字识别】之资源配置 (COURSE.md, "Lab 7" and §5; the course numbers it section 7).
-On screen, as the course writes them:
-1. The device: paddle.set_device('gpu:0') or 'cpu', before the model is built. The course's own run
-   of it prints "ValueError: ... PaddlePaddle is not compiled with CUDA"; the lab guards it with
-   paddle.is_compiled_with_cuda(), as the course's porting notes advise, and shows that error too.
-2. The course's train() for data parallelism: dist.init_parallel_env() joins the processes,
-   paddle.DataParallel(model) averages the gradients across them (and starts every process from rank
-   0's weights), and each process reads its own shard of every epoch through
-   paddle.io.DistributedBatchSampler, the course's recommendation (without it every process would read
-   the whole data). The course's CNN classifier, Adam, batch 100, 5 epochs.
-3. train() run three ways: in this one process; in 2 processes started by
-   paddle.distributed.spawn(train, nprocs=2); in 2 started by
-   `python -m paddle.distributed.launch --nproc_per_node 2 this-file`, which writes each rank's output to
-   log/workerlog.N. The lab compares wall time and eval accuracy, and checks that the ranks end with
-   identical weights.
-
-Deviations from the course, and why:
-- This machine has no GPU and its Paddle is CPU-only, so the processes are CPU processes talking over
-  gloo (spawn's backend="gloo"; launch picks it itself) instead of GPUs over NCCL. The GPU lines
-  (set_device('gpu'), launch --devices 0,1, spawn backend "nccl") are written in but untested here.
-- `launch --gpus '0,1'` is `--devices 0,1` in Paddle 3, and spawn's `selelcted_gpus` (a typo in the
-  course) is `gpus`.
-- Adam at lr 0.001, not the course's 0.01: lab 05 finds 0.01 too aggressive for Adam (lower accuracy on
-  the full data; on the tests' small data it may not learn at all in one epoch).
-- Two processes at batch 100 take 200 images per step, so an epoch has half as many steps; expect a
-  slightly different accuracy after the same number of epochs. The sampler's shuffle is set by the
-  epoch number (set_epoch), the same on every rank; --seed sets the initial weights.
-- Each process trains with lab 02's step (digits.training.train_step) and is scored with lab 04's
-  evaluation (digits.training.evaluate); train.py does all of this with `--device` and under launch.
-- Paddle 3.3's init_parallel_env prints the flags it found changed; the lab hides that banner.
-
-    python labs/06_devices_distributed.py
-"""
-import argparse
+# %%
 import contextlib
 import io
 import json
@@ -51,9 +54,10 @@ import paddle.distributed as dist
 import paddle.nn.functional as F
 from digits.data import IMAGE, load_data
 from digits.dataset import MnistDataset
-from digits.errors import UserError, run_main
-from digits.lab import lab_arguments, lab_folder, parse_lab_arguments
+from digits.errors import UserError
+from digits.lab import lab_setup
 from digits.onednn import accelerate, use_onednn
+from digits.plots import in_notebook
 from digits.training import evaluate, seed_everything, train_step
 from models.cnn import CNN
 
@@ -61,78 +65,44 @@ from models.cnn import CNN
 warnings.filterwarnings("ignore", message="Your model will be trained under CPUONLY mode")
 logging.getLogger("root").setLevel(logging.WARNING)
 
+# %% tags=["parameters"]
+epochs = 5  # passes over the training set (the course's 5)
+seed = 0  # fixes Python, NumPy and Paddle (the initial weights; the shards' order is set by the epoch)
+onednn = True  # the conv layers on oneDNN's kernels (False: Paddle's own, as the course ran them)
+quick = False  # one epoch only: a smoke test, as CI runs the labs
+worker = None  # the lab's own processes only: "launch" (one of launch's ranks) or "spawn" (step 3b, for a notebook)
 
-def main():
-    parser = lab_arguments(__doc__, epochs=5)
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # one process under launch
-    args = parse_lab_arguments(parser)
-    use_gpu = paddle.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
-    if args.worker:
-        print("result", json.dumps(train(args.epochs, args.seed, args.onednn, use_gpu)))
-        return
-    out = lab_folder("lab06")
+# %%
+# Here, and in every cell below that acts, `if __name__ == "__main__":` keeps the processes that spawn starts
+# from running the lab again: they import this file to find train() (see "How the processes start"). They
+# skip lab_setup too, so their `worker` stays None.
+if __name__ == "__main__":
+    out = lab_setup("lab06", globals())  # a script's flags replace the values above; out = runs/lab06/<time>
 
-    # 1. The device, guarded as the course advises; then the course's unguarded line on this build.
-    paddle.set_device("gpu:0" if use_gpu else "cpu")
-    print(f"this Paddle build: {'CUDA' if paddle.is_compiled_with_cuda() else 'CPU only'}; "
-          f"GPUs visible: {paddle.device.cuda.device_count() if paddle.is_compiled_with_cuda() else 0}; "
-          f"training on {paddle.get_device()}")
-    if not paddle.is_compiled_with_cuda():
-        try:
-            paddle.set_device("gpu:0")
-        except ValueError as error:  # the course's printed output; Paddle's message also holds a regex object
-            print(f"paddle.set_device('gpu:0') unguarded, as the course runs it: ValueError: ... "
-                  f"{str(error).rsplit(', ', 1)[-1]}")
-        paddle.set_device("cpu")
+# %% [markdown]
+# ## 1. The course's train(): one process of a data-parallel run
+# Every process runs this same function. Started by spawn or launch, a process learns its rank (0, 1, ...)
+# and the world size from its environment; `init_parallel_env()` connects it to the others. Then:
+# - `DataParallel` wraps the model: at construction it copies rank 0's weights to every rank, and in
+#   `backward()` it averages each gradient over the ranks, so every rank takes the same step and the copies
+#   stay identical;
+# - `DistributedBatchSampler` gives rank r its own half (with 2 ranks) of every epoch's shuffled order, so
+#   together the ranks read the data once per epoch, each at half the steps.
+#
+# Alone (world size 1) it is plain training: no `init_parallel_env`, no wrapper, the whole data.
 
-    # 3a. One process: train() called here.
-    runs = {}
-    started = time.perf_counter()
-    alone = train(args.epochs, args.seed, args.onednn, use_gpu)
-    runs["1 process"] = time.perf_counter() - started, [alone]
-
-    # 3b. paddle.distributed.spawn: this process starts 2 that each run train(); their return values come back.
-    started = time.perf_counter()
-    context = dist.spawn(train, args=(args.epochs, args.seed, args.onednn, use_gpu), nprocs=2,
-                         backend="nccl" if use_gpu else "gloo")
-    runs["2, spawn"] = time.perf_counter() - started, [queue.get() for queue in context.return_queues]
-
-    # 3c. paddle.distributed.launch: 2 processes each run this file as a script (--worker: only train()).
-    devices = ["--devices", "0,1"] if use_gpu else ["--nproc_per_node", "2"]
-    command = [sys.executable, "-m", "paddle.distributed.launch", *devices, "--log_dir", f"{out}/log",
-               os.path.abspath(__file__), "--worker", "--epochs", str(args.epochs), "--seed", str(args.seed),
-               *([] if args.onednn else ["--no-onednn"])]
-    started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True)
-    logs = [open(f"{out}/log/workerlog.{rank}").read() if os.path.exists(f"{out}/log/workerlog.{rank}") else ""
-            for rank in (0, 1)]
-    results = [re.search(r"^result (.*)$", log, re.M) for log in logs]
-    if done.returncode != 0 or not all(results):
-        last_line = ((logs[0] + done.stderr).strip().splitlines() or ["no output"])[-1]
-        raise UserError(f"paddle.distributed.launch failed ({last_line}); see {out}/log")
-    runs["2, launch"] = time.perf_counter() - started, [json.loads(r.group(1)) for r in results]
-
-    print(f"\n{'processes':12s} {'wall s':>7s} {'train s':>8s} {'steps/epoch':>12s} {'eval acc':>9s}  same weights on every rank")
-    for name, (seconds, ranks) in runs.items():
-        same = len({r["checksum"] for r in ranks}) == 1
-        print(f"{name:12s} {seconds:7.1f} {ranks[0]['seconds']:8.1f} {ranks[0]['steps']:12d} "
-              f"{100 * ranks[0]['eval']:8.2f}%  {same if len(ranks) > 1 else '-'}")
-    spawned, launched = runs["2, spawn"][1][0]["checksum"], runs["2, launch"][1][0]["checksum"]
-    print(f"spawn and launch end with the same weights: {spawned == launched} ({spawned}, {launched})")
-    print(f"the launcher's per-rank logs: {out}/log/workerlog.0, workerlog.1")
-
-
+# %%
 def train(epochs, seed, onednn=True, use_gpu=False):
     """The course's train(): one process of a data-parallel run, or the only one. Returns this rank's
     numbers: training seconds, steps per epoch, a checksum of its weights, and (rank 0) eval accuracy."""
-    use_onednn(onednn)  # a spawned process starts afresh: pass --no-onednn on
+    use_onednn(onednn)  # a spawned process starts afresh: pass onednn = False on
     paddle.set_device("gpu" if use_gpu else "cpu")  # under launch or spawn, "gpu" is this rank's own GPU
     rank, world_size = dist.get_rank(), dist.get_world_size()
     if world_size > 1:  # started by spawn or launch
         with contextlib.redirect_stderr(io.StringIO()):  # Paddle 3.3 prints the flags it finds changed: noise
             dist.init_parallel_env()
     seed_everything(seed)
-    network = accelerate(CNN(num_outputs=10))  # oneDNN's conv kernels, as fit() uses (--no-onednn: Paddle's)
+    network = accelerate(CNN(num_outputs=10))  # oneDNN's conv kernels, as fit() uses (onednn = False: Paddle's)
     model = paddle.DataParallel(network) if world_size > 1 else network
     optimizer = paddle.optimizer.Adam(learning_rate=0.001, parameters=model.parameters())
 
@@ -156,5 +126,136 @@ def train(epochs, seed, onednn=True, use_gpu=False):
     return result
 
 
+# %% [markdown]
+# ## How the processes start
+# `paddle.distributed.spawn(train, nprocs=2)` starts each process as a new Python interpreter
+# (multiprocessing's "spawn" start method) and sends it train() *by name*: to find the function, the child
+# imports the script that defined it, and importing a script runs its top-level code. So a script that
+# spawns must keep the code meant to run once, in the process you started, under
+# `if __name__ == "__main__":` (in a child the script's name is `"__mp_main__"`); otherwise every child would
+# run the whole lab again. That is multiprocessing's rule, on any platform where it spawns (Windows and macOS
+# by default, and here because Paddle asks for it), and it is why this lab's cells that act are guarded.
+# A notebook has no script to import: its children cannot find a `train()` defined in a cell, so from a
+# notebook step 3b runs this lab's script (`--worker spawn`), which spawns.
+#
+# `python -m paddle.distributed.launch --nproc_per_node 2 script.py ...` starts each process as
+# `python script.py ...` instead, with its rank in the environment. Here the script is this lab with
+# `--worker launch`: such a process runs train() and prints its result for the lab to read.
+#
+# Either kind of worker does its part in the next cell and stops there (`raise SystemExit`), before the rest
+# of the lab, and removes the run folder `lab_setup` gave it (a worker writes nothing there).
+
+# %%
+def spawn_train(epochs, seed, onednn=True, use_gpu=False):
+    """The course's dist.spawn(train, nprocs=2): train() in 2 new processes; returns each rank's result."""
+    context = dist.spawn(train, args=(epochs, seed, onednn, use_gpu), nprocs=2,
+                         backend="nccl" if use_gpu else "gloo")
+    return [queue.get() for queue in context.return_queues]
+
+
+use_gpu = paddle.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
+if worker:  # a process the lab started itself (one of launch's ranks, or a notebook's spawn): its part only
+    if worker not in ("launch", "spawn"):
+        raise UserError(f"worker = {worker!r}: the lab starts its workers with 'launch' or 'spawn'")
+    with contextlib.suppress(OSError):  # the run folder lab_setup made: a worker writes nothing there (rmdir
+        os.rmdir(out)                   # removes only an empty folder; the other rank may have removed it)
+    ranks = [train(epochs, seed, onednn, use_gpu)] if worker == "launch" else spawn_train(epochs, seed, onednn, use_gpu)
+    print("result", json.dumps(ranks), flush=True)  # the line the lab reads (under launch: in log/workerlog.N)
+    raise SystemExit  # the script ends here: the rest of the lab runs only in the process you started
+
+# %% [markdown]
+# ## 2. The device
+# `paddle.set_device` chooses where tensors live and kernels run; it goes before the model is built. The
+# course calls `set_device('gpu:0')` unguarded, and on a build without CUDA that is its printed output: a
+# ValueError. Guarded by `is_compiled_with_cuda()` (and a GPU being visible) the same lab runs anywhere.
+
+# %%
 if __name__ == "__main__":
-    run_main(main)
+    paddle.set_device("gpu:0" if use_gpu else "cpu")
+    print(f"this Paddle build: {'CUDA' if paddle.is_compiled_with_cuda() else 'CPU only'}; "
+          f"GPUs visible: {paddle.device.cuda.device_count() if paddle.is_compiled_with_cuda() else 0}; "
+          f"training on {paddle.get_device()}")
+    if not paddle.is_compiled_with_cuda():
+        try:
+            paddle.set_device("gpu:0")
+        except ValueError as error:  # the course's printed output; Paddle's message also holds a regex object
+            print(f"paddle.set_device('gpu:0') unguarded, as the course runs it: ValueError: ... "
+                  f"{str(error).rsplit(', ', 1)[-1]}")
+        paddle.set_device("cpu")
+
+# %% [markdown]
+# ## 3. train() three ways
+# ### 3a. One process
+# The baseline: train() called here, world size 1, every batch of the data each epoch.
+
+# %%
+if __name__ == "__main__":
+    started = time.perf_counter()
+    alone = train(epochs, seed, onednn, use_gpu)
+    runs = {"1 process": (time.perf_counter() - started, [alone])}  # name: (wall seconds, [each rank's result])
+
+# %% [markdown]
+# ### 3b. Two processes started by `paddle.distributed.spawn`
+# This process starts 2 that each run train(); their return values come back through queues. Rank 0 prints
+# the epochs. (From a notebook the lab's script does the spawning, see above; the wall time then includes
+# starting that script, a few seconds.)
+
+# %%
+LAB = os.path.join(digits.PROJECT_ROOT, "labs", "06_devices_distributed.py")  # this file (a notebook has no __file__)
+WORKER_FLAGS = ["--epochs", str(epochs), "--seed", str(seed), *([] if onednn else ["--no-onednn"])]
+
+
+def read_result(text, where):
+    """The ranks' results a worker printed (its line `result [...]`)."""
+    found = re.search(r"^result (.*)$", text, re.M)
+    if not found:
+        raise UserError(f"no result from {where}: {(text.strip().splitlines() or ['no output'])[-1]}")
+    return json.loads(found.group(1))
+
+
+if __name__ == "__main__":
+    started = time.perf_counter()
+    if in_notebook():  # a cell's train() cannot reach spawn's children: the lab's script spawns them
+        done = subprocess.run([sys.executable, LAB, "--worker", "spawn", *WORKER_FLAGS], capture_output=True, text=True)
+        print("".join(line for line in done.stdout.splitlines(keepends=True) if not line.startswith("result ")), end="")
+        ranks = read_result(done.stdout, f"{os.path.basename(LAB)} --worker spawn ({done.stderr.strip()[-300:]})")
+    else:
+        ranks = spawn_train(epochs, seed, onednn, use_gpu)
+    runs["2, spawn"] = time.perf_counter() - started, ranks
+
+# %% [markdown]
+# ### 3c. Two processes started by `paddle.distributed.launch`
+# The launcher runs this file twice as a script (`--worker launch`: only train()), each with its rank in the
+# environment, and writes each one's output to `log/workerlog.N`; the lab reads the results from there.
+
+# %%
+if __name__ == "__main__":
+    devices = ["--devices", "0,1"] if use_gpu else ["--nproc_per_node", "2"]
+    command = [sys.executable, "-m", "paddle.distributed.launch", *devices, "--log_dir", f"{out}/log",
+               LAB, "--worker", "launch", *WORKER_FLAGS]
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True)
+    logs = [open(f"{out}/log/workerlog.{rank}").read() if os.path.exists(f"{out}/log/workerlog.{rank}") else ""
+            for rank in (0, 1)]
+    if done.returncode != 0:
+        last_line = ((logs[0] + done.stderr).strip().splitlines() or ["no output"])[-1]
+        raise UserError(f"paddle.distributed.launch failed ({last_line}); see {out}/log")
+    runs["2, launch"] = time.perf_counter() - started, [read_result(log, f"{out}/log")[0] for log in logs]
+
+# %% [markdown]
+# ## Results
+# Two processes each read half the data per epoch, so after the same number of epochs they have taken half as
+# many steps, each on 200 images (their averaged gradients): a somewhat different accuracy, lower after one
+# short epoch. DataParallel keeps the ranks' weights identical, and spawn and launch run the same computation,
+# so they end with the same weights. The wall time includes starting the processes and joining them.
+
+# %%
+if __name__ == "__main__":
+    print(f"\n{'processes':12s} {'wall s':>7s} {'train s':>8s} {'steps/epoch':>12s} {'eval acc':>9s}  same weights on every rank")
+    for name, (seconds, ranks) in runs.items():
+        same = len({r["checksum"] for r in ranks}) == 1
+        print(f"{name:12s} {seconds:7.1f} {ranks[0]['seconds']:8.1f} {ranks[0]['steps']:12d} "
+              f"{100 * ranks[0]['eval']:8.2f}%  {same if len(ranks) > 1 else '-'}")
+    spawned, launched = runs["2, spawn"][1][0]["checksum"], runs["2, launch"][1][0]["checksum"]
+    print(f"spawn and launch end with the same weights: {spawned == launched} ({spawned}, {launched})")
+    print(f"the launcher's per-rank logs: {out}/log/workerlog.0, workerlog.1")

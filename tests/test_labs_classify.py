@@ -2,7 +2,7 @@
 import math
 import re
 
-from conftest import run_lab
+from conftest import notebook_images, run_lab, run_script
 
 
 def test_lab04_loss_functions(tmp_path, small_datafile):
@@ -29,6 +29,9 @@ def test_lab04_loss_functions(tmp_path, small_datafile):
         assert ours == library
     assert float(ours) == classification
     assert re.search(r"photo.png: \d \(probability", out)
+    # figures in the notebook: log x; each fit() its live curve (updated in place), loss.png and curves.png; the photo
+    images = notebook_images(tmp_path, "04_loss_functions.py")
+    assert sorted(n for n in images.values() if n) == [1, 1, 3, 3], images
 
 
 def test_lab05_optimizers(tmp_path, small_datafile):
@@ -43,6 +46,8 @@ def test_lab05_optimizers(tmp_path, small_datafile):
     assert sorted(accuracy) == [("Adagrad", 0.01), ("Adam", 0.001), ("Adam", 0.01), ("Momentum", 0.01), ("SGD", 0.01)]
     assert accuracy["Momentum", 0.01] > 50 and accuracy["Momentum", 0.01] > accuracy["SGD", 0.01]
     assert len(list(tmp_path.glob("runs/lab05/*/*.png"))) == 2
+    # each comparison draws its loss curves live: one figure per comparison, updated in place
+    assert sorted(n for n in notebook_images(tmp_path, "05_optimizers.py").values() if n) == [1, 1]
 
 
 def test_lab06_devices_and_two_processes(tmp_path, small_datafile):
@@ -55,3 +60,14 @@ def test_lab06_devices_and_two_processes(tmp_path, small_datafile):
     assert all(acc > 30 for _, acc, _ in rows.values())
     assert "spawn and launch end with the same weights: True" in out
     assert len(list(tmp_path.glob("runs/lab06/*/log/workerlog.[01]"))) == 2
+    assert len(list(tmp_path.glob("runs/lab06/*"))) == 1  # the lab's own workers leave no run folders behind
+
+
+def test_lab06_as_a_script_guards_what_spawn_reimports(tmp_path, small_datafile):
+    """As a script, spawn's children import the lab file again: its guarded cells must not run there (they
+    would train again and spawn again), and from a notebook the spawn goes through this same script."""
+    done = run_script(["labs/06_devices_distributed.py", "--quick"], tmp_path, small_datafile)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("training on cpu") == 1 and done.stdout.count("1 process, epoch 0") == 1
+    assert "spawn and launch end with the same weights: True" in done.stdout
+    assert len(list(tmp_path.glob("runs/lab06/*"))) == 1
