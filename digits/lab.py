@@ -106,13 +106,21 @@ def parse_flags(path, values):
             else:
                 parser.add_argument(flag, action="store_true", help=helps.get(name))
         elif isinstance(value, (list, tuple)):
-            kind = type(value[0]) if value else str
+            kind = type(value[0]) if value else _literal  # an empty list: each item as Python reads it
             parser.add_argument(flag, type=kind, nargs="+", default=value, help=helps.get(name))
         else:
             kind = type(value) if isinstance(value, (int, float)) else str
             shown = f" (default: {value})" if value is not None else ""
             parser.add_argument(flag, type=kind, default=value, help=(helps.get(name) or "") + shown)
     return parser.parse_args()
+
+
+def _literal(text):
+    """A flag's value as Python reads it (3 -> 3, 0.5 -> 0.5), or the text itself."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
 
 
 def _title(path):

@@ -40,10 +40,10 @@ def show(fig, handle=None):
     return handle
 
 
-def save(fig, path):
+def save(fig, path, show_inline=True):
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    if in_notebook():
+    if show_inline and in_notebook():
         show(fig)
     plt.close(fig)
     return path
@@ -102,8 +102,8 @@ class LiveCurves:
         return path
 
 
-def plot_curves(curves, path, title, xlabel="iteration (batches)", ylabel="train loss", logy=False):
-    """Overlay curves given as {label: (xs, ys)} in one PNG."""
+def plot_curves(curves, path, title, xlabel="iteration (batches)", ylabel="train loss", logy=False, show_inline=True):
+    """Overlay curves given as {label: (xs, ys)} in one PNG (in a notebook also shown, unless show_inline=False)."""
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for label, (xs, ys) in curves.items():
         ax.plot(xs, ys, label=label, marker="." if len(xs) < 40 else None)
@@ -112,7 +112,7 @@ def plot_curves(curves, path, title, xlabel="iteration (batches)", ylabel="train
         ax.set_yscale("log")
     ax.grid(alpha=0.3)
     ax.legend()
-    return save(fig, path)
+    return save(fig, path, show_inline)
 
 
 def loss_curve(run):

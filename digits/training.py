@@ -381,7 +381,8 @@ def fit(config, make_model, resume=None, stop_after=None):
         # report: loss and accuracy curves, and the final eval on the test images
         if run.writes:
             plot_curves({f"{config.model} ({config.loss}, {config.optimizer} {config.lr:g})": loss_curve(run)},
-                        run.file("loss.png"), f"train loss, {config.model}")
+                        run.file("loss.png"), f"train loss, {config.model}",
+                        show_inline=False)  # a notebook has shown it live
             plot_train_valid(run, run.file("curves.png"), config.model)
         final = evaluate(network, loader("eval"), config.loss)
         run.log({"kind": "eval", **final})

@@ -29,9 +29,10 @@ def test_lab04_loss_functions(tmp_path, small_datafile):
         assert ours == library
     assert float(ours) == classification
     assert re.search(r"photo.png: \d \(probability", out)
-    # figures in the notebook: log x; each fit() its live curve (updated in place), loss.png and curves.png; the photo
+    # figures in the notebook: log x; each fit() its live curve (updated in place) and curves.png (its loss.png is
+    # the live curve's data: written, not shown again); the photo
     images = notebook_images(tmp_path, "04_loss_functions.py")
-    assert sorted(n for n in images.values() if n) == [1, 1, 3, 3], images
+    assert sorted(n for n in images.values() if n) == [1, 1, 2, 2], images
 
 
 def test_lab05_optimizers(tmp_path, small_datafile):
