@@ -62,6 +62,8 @@ def interleaved_rates(steps_by_name, repeats, steps, warmup=3):
 
 def paddle_step_worker(args):
     import numpy as np
+
+    import digits  # noqa: F401  (before paddle: Pillow's zlib, see digits/__init__.py)
     import paddle
     import paddle.nn.functional as F
 
@@ -134,6 +136,8 @@ def torch_step_worker(args):
 def paddle_epoch_worker(args):
     """Seconds for args.batches training batches of one loop variant (SGD 0.01, cross-entropy)."""
     import numpy as np
+
+    import digits  # noqa: F401  (before paddle: Pillow's zlib, see digits/__init__.py)
     import paddle
     import paddle.nn.functional as F
 

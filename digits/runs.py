@@ -137,6 +137,7 @@ class Run:
 
     def save_checkpoint(self, model, optimizer, epoch, step):
         """Write the whole training state as one unit (see the module's docstring)."""
+        rng = random_state()  # on every rank, so that every rank's random stream goes on as it would unsaved
         if not self.writes:
             return
         import paddle
@@ -149,13 +150,12 @@ class Run:
                     warnings.filterwarnings("ignore", "The input state dict is empty")  # plain SGD keeps no state
                     paddle.save(state, os.path.join(staging, name))
             with open(os.path.join(staging, RNG_FILE), "wb") as f:
-                pickle.dump({"epoch": epoch, "python": random.getstate(), "numpy": np.random.get_state(),
-                             "paddle": paddle.get_rng_state()}, f)
+                pickle.dump({"epoch": epoch, **rng}, f)
             # Paddle keys optimizer state by generated parameter names (conv2d_4.w_0), which depend on how
             # many layers a process built before; record them so a restore can translate to its own.
             with open(os.path.join(staging, STATE_FILE), "w", encoding="utf-8") as f:
                 json.dump({"epoch": epoch, "step": step, "parameter_names": parameter_names(model),
-                           "saved": time.strftime("%Y-%m-%d %H:%M:%S")}, f)
+                           "saved": time.strftime("%Y-%m-%d %H:%M:%S"), "paddle": paddle.__version__}, f)
             files = {name: _describe_file(os.path.join(staging, name))
                      for name in (MODEL_FILE, OPTIMIZER_FILE, RNG_FILE, STATE_FILE)}
             with open(os.path.join(staging, MANIFEST), "w", encoding="utf-8") as f:
@@ -219,15 +219,37 @@ class Run:
             load_weights(model, os.path.join(folder, MODEL_FILE))
             saved_to_current = {state["parameter_names"][key]: name for key, name in parameter_names(model).items()}
             optimizer.set_state_dict(_rename_state(paddle.load(os.path.join(folder, OPTIMIZER_FILE)), saved_to_current))
-            with open(os.path.join(folder, RNG_FILE), "rb") as f:
-                rng = pickle.load(f)
+            try:
+                with open(os.path.join(folder, RNG_FILE), "rb") as f:
+                    rng = pickle.load(f)
+                paddle.set_rng_state(rng["paddle"])
+            except RuntimeError:  # Paddle 2.6 cannot read the random state Paddle 3 pickles (digits.compat)
+                saved_by = f"Paddle {state['paddle']}" if "paddle" in state else "a newer Paddle"
+                raise UserError(f"{self.path}: its checkpoint's random state was written by {saved_by}, which "
+                                f"Paddle {paddle.__version__} cannot read: resume it with {saved_by}") from None
             random.setstate(rng["python"])
             np.random.set_state(rng["numpy"])
-            paddle.set_rng_state(rng["paddle"])
         if self.writes:  # forget what an interrupted epoch (or a final eval) logged after the checkpoint
             kept = [r for r in self._read_metrics() if r.get("epoch", last_epoch + 1) <= last_epoch]
             write_text(self.file(METRICS), "".join(json.dumps(r) + "\n" for r in kept))
         return last_epoch + 1, state["step"] if state else 0
+
+
+def random_state():
+    """Python's, NumPy's and Paddle's random states, as a checkpoint pickles them.
+
+    Paddle 2.6 pickles its CPU generator without the generator's place in its stream (digits.compat), so
+    there the generator is first reseeded with a number drawn from its own stream: its whole state is then
+    that seed, which pickles. Every run does this at every checkpoint, so a resumed run draws exactly what
+    the uninterrupted one draws.
+    """
+    import paddle
+
+    from . import compat
+    if not compat.RNG_STATE_PICKLES_POSITION:
+        generator = paddle.base.core.default_cpu_generator()
+        generator.manual_seed(generator.random())
+    return {"python": random.getstate(), "numpy": np.random.get_state(), "paddle": paddle.get_rng_state()}
 
 
 def _describe_file(path):
