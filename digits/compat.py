@@ -5,8 +5,8 @@ One code base runs on Paddle 2.6.2 (AI Studio's Paddle 2 image), 3.0.0 (its Padd
 and the code that needs it reads that name: no version strings compared anywhere else.
 
 Differences the code handles without asking the version (so they need no name here):
-- paddle.jit.save writes the graph as model.json under Paddle 3 (PIR) and as model.pdmodel under Paddle 2
-  (digits.export.graph_file finds whichever exists);
+- paddle.jit.save writes the graph as model.json under Paddle 3 (PIR) and as model.pdmodel under Paddle 2:
+  paddle.jit.load takes the files' common prefix, and lab 09 serves whichever graph file exists;
 - Paddle 2.6 creates an optimizer's accumulators (Adam's moments) at its first step: a state_dict loaded
   into a new optimizer waits until then, so it is empty when read back before a step.
 """
