@@ -1,18 +1,22 @@
-"""The course file and its loader: splits, batching, shuffling, shapes, pixel range, cache and bad files."""
+"""The course file and its loader: splits, batching, shuffling, shapes, pixel range, cache and bad files;
+the streaming reader against json.load; where the file is found (project, MNIST_JSON, AI Studio)."""
 import gzip
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from conftest import SIZES
-from digits.data import IMAGE, load_course_data, load_data, rotated, shifted
+from digits import coursejson, data, prepare as prepare_module
+from digits.coursejson import read_course_json
+from digits.data import IMAGE, cache_paths, load_course_data, load_data, rotated, shifted
 from digits.dataset import MnistDataset
 from digits.errors import UserError
 from digits.idx import read_source
-from digits.prepare import prepare
+from digits.prepare import ensure_datafile, find_datafile, prepare
 
 
 def test_splits_follow_the_course_layout(small_datafile, source):
@@ -187,3 +191,241 @@ def test_rotations_turn_each_training_image_as_pillow_does(small_datafile):
     np.testing.assert_allclose(turned.reshape(-1, 28, 28), expected, atol=1e-4)
     assert np.abs(turned - images).max() > 1  # really turned
     np.testing.assert_array_equal(rotated(images, 0, background), images)  # no angle, no change
+
+
+# --- the streaming reader: json.load's numbers, bit for bit ------------------------------------------
+
+def json_load_arrays(path):
+    """The reference: json.load, converted as the course's loader converts it."""
+    with gzip.open(path, "rt") as f:
+        splits = json.load(f)
+    return [(np.asarray(imgs, dtype=np.float32).reshape(len(imgs), -1), np.asarray(labels, dtype=np.int64))
+            for imgs, labels in splits]
+
+
+def assert_reads_as_json_load(path):
+    """The reader recognises the file and gives json.load's float32 images and labels, bit for bit."""
+    read = read_course_json(str(path))
+    assert read is not None, "the reader fell back to json.load"
+    for (images, labels), (expected_images, expected_labels) in zip(read, json_load_arrays(path), strict=True):
+        assert images.dtype == np.float32 and images.shape == expected_images.shape
+        assert images.tobytes() == expected_images.tobytes()  # bit for bit: -0.0 and 0.0 differ here
+        assert np.asarray(labels, dtype=np.int64).tolist() == expected_labels.tolist()
+
+
+@pytest.mark.parametrize("piece", [None, 4099, 65536], ids=["default-pieces", "pieces-under-an-image", "small-pieces"])
+def test_the_reader_gives_json_loads_numbers(small_datafile, monkeypatch, piece):
+    # small pieces put piece edges everywhere: inside numbers, labels, between splits
+    if piece:
+        monkeypatch.setattr(coursejson, "PIECE", piece)
+    assert_reads_as_json_load(small_datafile)
+
+
+def variant(small_datafile, tmp_path, name, count=30, pixels=lambda images: images.tolist(),
+            labels=lambda labels: labels.tolist(), **dump):
+    """The first `count` images of each split of the small file, written with json.dump(**dump)."""
+    course = json_load_arrays(small_datafile)
+    path = tmp_path / f"{name}.json.gz"
+    with gzip.open(path, "wt") as f:
+        json.dump([[pixels(images[:count]), labels(labels_[:count])] for images, labels_ in course], f, **dump)
+    return path
+
+
+@pytest.mark.parametrize("name, options", [
+    ("json-dump-default", {}),                                   # ", " between numbers, as the course's json.dump
+    ("indented", {"indent": 1}),                                 # a number per line, indented
+    ("compact", {"separators": (",", ":")}),
+    ("float64-pixels", {"pixels": lambda images: ((images + 1) * 127.5 / 127.5 - 1).astype(np.float64).tolist()}),
+    ("x-over-255-pixels", {"pixels": lambda images: (np.rint((images + 1) * 127.5) / 255).tolist()}),
+    ("integer-pixels", {"pixels": lambda images: np.rint((images + 1) * 127.5).astype(int).tolist()}),
+    ("float-labels", {"labels": lambda labels: labels.astype(float).tolist()}),
+], ids=lambda value: value if isinstance(value, str) else "")
+def test_json_dump_variants_read_as_json_load_reads_them(small_datafile, tmp_path, monkeypatch, name, options):
+    monkeypatch.setattr(coursejson, "PIECE", 20011)
+    assert_reads_as_json_load(variant(small_datafile, tmp_path, name, **options))
+
+
+def write_text(path, text):
+    with gzip.open(path, "wt") as f:
+        f.write(text)
+    return path
+
+
+def image_text(values, separator=","):
+    return "[" + separator.join(values) + "]"
+
+
+def test_unusual_number_texts_and_whitespace_read_as_json_load_reads_them(tmp_path, monkeypatch):
+    monkeypatch.setattr(coursejson, "PIECE", 3001)
+    # ints and floats, exponents, both zeros, a text longer than the reader's 24-byte keys, whitespace of every
+    # JSON kind around numbers and brackets
+    texts = ["-1.0", "-1", "1", "0", "-0", "-0.0", "0.0", "1e-05", "-5E-1", "0.5e0", "2.5E-1",
+             "0.1000000000000000055511151231257827021181583404541015625", " \t-0.25\r\n ", "\n0.75"]
+    images = [[texts[(i * 7 + j) % len(texts)] if j % 5 else "-1.0" for j in range(784)] for i in range(9)]
+    split = " [ \n[" + ",\n".join(image_text(image) for image in images) + "\t] ,\r\n[" + \
+            ", ".join(str(i % 10) for i in range(9)) + "] ]"
+    path = write_text(tmp_path / "odd.json.gz", "\n [" + " ,".join([split] * 3) + "]\n\n")
+    assert_reads_as_json_load(path)
+
+
+@pytest.mark.parametrize("text", ["+1", "01", ".5", "1.", "1e", "-", "NaN", "Infinity", "1 2", "0x10", "--1"])
+def test_numbers_json_refuses_are_refused(tmp_path, text):
+    # the reader does not accept what json.load would not: it hands the file to json.load, which says why
+    image = image_text([text] + ["-1.0"] * 783)
+    path = write_text(tmp_path / "bad.json.gz", f"[[[{image}],[1]],[[{image}],[2]],[[{image}],[3]]]")
+    assert read_course_json(str(path)) is None
+    with pytest.raises(UserError) as error:
+        load_course_data(str(path))
+    assert "\n" not in str(error.value)
+    if text not in ("NaN", "Infinity"):  # json.load reads these, the pixel range check refuses them
+        assert "is not valid JSON" in str(error.value)
+
+
+@pytest.mark.parametrize("text, refusal", [
+    ("[[[{i}],[1]],[[{i}],[2]],[[],[]]]", None),                       # an empty eval split: valid
+    ('[[[{i}],[1]],[[{i}],["two"]],[[{i}],[3]]]', "not lists of numbers"),  # a word for a label
+    ("[[[{i}],[1]],[[{i}],[2]],[[{i}],[3]]] []", "is not valid JSON"),  # text after the end
+    ("[[[{i}],[1]],[[{i}],[2]]]", "wrong structure"),                   # two splits
+    ("[[[{i}],[1]],[[{i}],[2]],[[{i}],[3]],[[{i}],[4]]]", "wrong structure"),  # four
+    ("[[[{i}],[1]],[[{i}],[2]],[[{short}],[3]]]", "783 values each, expected 784"),
+    ("[[[{i}],[1]],[[{i}],[2]],[[{i}],[3]]", "is not valid JSON"),      # unclosed
+])
+def test_other_layouts_go_to_json_load(tmp_path, text, refusal):
+    image, short = image_text(["0.5"] * 784), image_text(["0.5"] * 783)
+    path = write_text(tmp_path / "other.json.gz", text.format(i=image, short=short))
+    assert read_course_json(str(path)) is None
+    if refusal:
+        with pytest.raises(UserError, match=refusal):
+            load_course_data(str(path))
+    else:
+        loaded = load_course_data(str(path))
+        assert [len(loaded[mode][0]) for mode in data.MODES] == [1, 1, 0]
+        assert loaded["valid"][0].tolist() == [[0.5] * 784] and loaded["valid"][1].tolist() == [2]
+
+
+def test_a_file_of_several_gzip_members_reads_as_json_load_reads_it(small_datafile, tmp_path):
+    # gzip allows concatenated members; the last one's length field then undercounts the text
+    with gzip.open(small_datafile, "rb") as f:
+        text = f.read()
+    path = tmp_path / "members.json.gz"
+    path.write_bytes(b"".join(gzip.compress(text[i:i + 100_000]) for i in range(0, len(text), 100_000)))
+    assert_reads_as_json_load(path)
+
+
+def test_damaged_gzip_is_refused_by_the_reader_too(small_datafile, tmp_path):
+    raw = bytearray(open(small_datafile, "rb").read())
+    raw[len(raw) // 2] ^= 0x55  # a flipped byte in the compressed stream: a zlib error or a failed CRC
+    damaged = tmp_path / "damaged.json.gz"
+    damaged.write_bytes(bytes(raw))
+    with pytest.raises(UserError, match="is not a complete gzip file") as error:
+        load_course_data(str(damaged))
+    assert "\n" not in str(error.value)
+
+
+def test_the_full_file_loads_within_budget_if_present():
+    """On the full course file (when the project has one): the reader's peak memory stays well under
+    json.load's. Run in a child so its max RSS is its own."""
+    path = prepare_module.project_datafile()
+    if not os.path.exists(path):
+        pytest.skip("no full course file in work/")
+    code = ("import resource, sys; from digits.coursejson import read_course_json; "
+            "splits = read_course_json(sys.argv[1]); "
+            "print([len(images) for images, _ in splits], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True, check=True,
+                          cwd=prepare_module.PROJECT_ROOT)
+    counts, peak_kb = done.stdout.rsplit(" ", 1)
+    assert counts == "[50000, 10000, 10000]" and int(peak_kb) / 1024 <= 600
+
+
+# --- prepare writes the cache ------------------------------------------------------------------------
+
+def test_building_the_file_writes_its_cache_so_the_first_load_does_not_parse(source, tmp_path, capsys,
+                                                                              monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    path = prepare(str(tmp_path / "work" / "mnist.json.gz"), source, sizes=(300, 100, 100))
+    (cache,) = os.listdir(tmp_path / "work" / ".cache")
+    assert cache_paths(path, data._content_key(path))[0] == str(tmp_path / "work" / ".cache" / cache)
+    capsys.readouterr()
+    data._loaded.clear()
+    cached = load_course_data(path)
+    assert capsys.readouterr().out == ""  # no "parsing ..." line: read from the cache
+    assert cached.pixel_range == (-1.0, 1.0)
+    for (images, labels), mode in zip(json_load_arrays(path), data.MODES):  # what a parse would give
+        assert cached[mode][0].tobytes() == images.tobytes() and cached[mode][1].tolist() == labels.tolist()
+        assert cached[mode][0].dtype == np.float32 and cached[mode][1].dtype == np.int64
+
+
+# --- where the course file is found --------------------------------------------------------------------
+
+@pytest.fixture
+def places(tmp_path, monkeypatch):
+    """A project without work/mnist.json.gz, a home and a current folder, all under tmp_path; no MNIST_JSON."""
+    folders = {name: tmp_path / name for name in ("project", "home", "cwd")}
+    for folder in folders.values():
+        folder.mkdir()
+    monkeypatch.setattr(prepare_module, "PROJECT_ROOT", str(folders["project"]))
+    monkeypatch.setenv("HOME", str(folders["home"]))
+    monkeypatch.delenv("MNIST_JSON", raising=False)
+    monkeypatch.chdir(folders["cwd"])
+    monkeypatch.setattr(prepare_module, "_announced", set())
+    return folders
+
+
+def mount(small_datafile, folder, dataset):
+    """Put the course file where AI Studio mounts dataset `dataset`: folder/data/<dataset>/mnist.json.gz."""
+    target = folder / "data" / dataset
+    target.mkdir(parents=True)
+    return str(shutil.copy(small_datafile, target / "mnist.json.gz"))
+
+
+@pytest.mark.parametrize("where", ["home", "cwd", "project"])
+def test_the_ai_studio_dataset_is_found_without_flags(small_datafile, places, capsys, where):
+    mounted = mount(small_datafile, places[where], "data65")
+    assert find_datafile() == mounted
+    assert capsys.readouterr().out == f"using {mounted}, the course file from AI Studio's datasets\n"
+    assert find_datafile() == mounted and capsys.readouterr().out == ""  # said once
+
+
+def test_the_project_file_and_mnist_json_come_before_ai_studio(small_datafile, places, monkeypatch, tmp_path):
+    mount(small_datafile, places["home"], "data65")
+    project_file = places["project"] / "work" / "mnist.json.gz"
+    project_file.parent.mkdir()
+    shutil.copy(small_datafile, project_file)
+    assert find_datafile() == str(project_file)
+    monkeypatch.setenv("MNIST_JSON", str(tmp_path / "mine.json.gz"))  # named, even before it exists
+    assert find_datafile() == str(tmp_path / "mine.json.gz")
+
+
+def test_several_ai_studio_datasets_give_the_same_choice_and_name_it(small_datafile, places, capsys):
+    later = [mount(small_datafile, places["home"], name) for name in ("data120", "data7", "data65")]
+    earlier = mount(small_datafile, places["cwd"], "data300")  # the current folder is looked at first
+    assert find_datafile() == earlier
+    out = capsys.readouterr().out
+    # by folder, then by dataset id as a number: data7 before data65 before data120
+    assert out == (f"using {earlier}, the course file from AI Studio's datasets (also found: {later[1]}, "
+                   f"{later[2]}, {later[0]}; set MNIST_JSON to use another)\n")
+
+
+def test_no_course_file_anywhere_names_the_places_looked(places):
+    with pytest.raises(UserError) as error:
+        load_course_data()
+    message = str(error.value)
+    assert "\n" not in message and message.startswith("no course file found: looked for MNIST_JSON (not set), ")
+    for place in (str(places["project"] / "work" / "mnist.json.gz"), "data/data*/mnist.json.gz",
+                  str(places["cwd"]), str(places["project"]), str(places["home"])):
+        assert place in message
+    assert "python -m digits.prepare --source DIR" in message
+
+
+def test_loading_the_ai_studio_file_writes_nothing_in_the_project_or_beside_a_read_only_mount(
+        small_datafile, places, monkeypatch, tmp_path):
+    mounted = mount(small_datafile, places["home"], "data65")
+    (places["home"] / "data" / "data65" / ".cache").write_text("")  # the mount cannot take a cache folder
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    data._loaded.clear()
+    assert ensure_datafile() == mounted  # found: nothing to build
+    assert len(load_course_data()["train"][0]) == SIZES[0]
+    assert os.listdir(places["project"]) == []  # no work/ folder, no download
+    assert os.listdir(tmp_path / "user-cache" / "paddle-digits")  # the cache went to the user's cache folder
