@@ -58,9 +58,10 @@ class LiveCurves:
         live.save("runs/.../loss.png")     # the finished figure as a file (in a notebook it is already shown)
     """
 
-    def __init__(self, title, xlabel="iteration (batches)", ylabel="loss", logy=False, every=0.5):
+    def __init__(self, title, xlabel="iteration (batches)", ylabel="loss", logy=False, every=1.0):
         self.title, self.xlabel, self.ylabel, self.logy = title, xlabel, ylabel, logy
-        self.every = every             # seconds between redraws at most: drawing costs more than a batch
+        self.every = every             # seconds between redraws, at least: a redraw costs more than a batch
+        self.wait = every              # and at least 10x the last redraw's time, so drawing stays under ~10%
         self.curves, self.styles, self.handle, self.drawn = {}, {}, None, 0.0
         self.live = in_notebook()
 
@@ -71,7 +72,7 @@ class LiveCurves:
         xs, ys = self.curves.setdefault(label, ([], []))
         xs.append(x)
         ys.append(y)
-        if self.live and time.monotonic() - self.drawn >= self.every:
+        if self.live and time.monotonic() - self.drawn >= self.wait:
             self.draw()
 
     def figure(self):
@@ -90,8 +91,10 @@ class LiveCurves:
     def draw(self):
         """Redraw now in a notebook (the last points may have come since the last redraw)."""
         if self.live:
+            started = time.monotonic()
             self.handle = show(self.figure(), self.handle)
             self.drawn = time.monotonic()
+            self.wait = max(self.every, 10 * (self.drawn - started))
 
     def save(self, path):
         """Write the figure as it stands to a PNG; in a notebook, also show its last state. Returns the path."""
