@@ -34,6 +34,8 @@ import numpy as np
 PIXELS = 784
 SPLITS = 3
 PIECE = 8 << 20             # bytes of text per piece: large enough for NumPy to work in bulk
+BLOCK = 128                 # images a job reads at once: its arrays then stay in the processor's cache
+SCAN = 1 << 20              # bytes searched for brackets at once, for the same reason
 WORKERS = 2                 # jobs at once; more only adds memory on the two-core machines this targets
 VOCABULARY_LIMIT = 1 << 16  # a course file needs a few hundred distinct numbers; far more is not one
 WORD = 8                    # a number's text is keyed by its first three 8-byte words
@@ -48,6 +50,9 @@ IS_WHITESPACE[list(WHITESPACE)] = True
 NUMBER = re.compile(rb"[ \t\n\r]*(-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?)[ \t\n\r]*")
 # MASKS[n] keeps the first n bytes of a little-endian word
 MASKS = np.array([(1 << (8 * n)) - 1 for n in range(WORD)] + [(1 << 64) - 1], dtype=np.uint64)
+# KEY_MASKS[w][n] keeps the bytes of word w that a text of n bytes covers
+KEY_MASKS = np.array([[MASKS[min(max(n - w * WORD, 0), WORD)] for n in range(KEY_BYTES + 1)] for w in range(3)],
+                     dtype=np.uint64)
 # multipliers that scatter keys over hash-table slots (see _Table) and mix a key into one hash
 MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], np.uint64)
 
@@ -81,8 +86,10 @@ class _Piece:
         self.text, self.length = text, length
         self.bytes = np.frombuffer(text, np.uint8, count=length)
         # `[` and `]` are the bytes that are 0x59 but for bits 1 and 2 (so are `Y` and `_`, which the
-        # walk then meets where it expects a bracket, and gives up on)
-        self.brackets = np.flatnonzero((self.bytes & 0xF9) == 0x59)
+        # walk then meets where it expects a bracket, and gives up on); a stretch at a time, so that
+        # the temporary arrays stay in the processor's cache
+        self.brackets = np.concatenate([np.flatnonzero((self.bytes[at:at + SCAN] & 0xF9) == 0x59) + at
+                                        for at in range(0, length, SCAN)] or [np.zeros(0, np.intp)])
         self.kinds = self.bytes[self.brackets]
         # a JSON number never holds a zero byte; without them, a text's zero-padded words identify it
         self.has_zero_byte = text.find(0, 0, length) >= 0
@@ -167,7 +174,10 @@ class _Images:
     end. When the guess is short (gzip records the length modulo 2**32) it grows, by copying."""
 
     def __init__(self, text_length):
-        self.rows = np.empty((text_length // (2 * PIXELS) + 1, PIXELS), np.float32)
+        try:
+            self.rows = np.empty((text_length // (2 * PIXELS) + 1, PIXELS), np.float32)
+        except MemoryError:  # a system that refuses even unused address space: start small, grow
+            self.rows = np.empty((1, PIXELS), np.float32)
         self.used = 0
 
     def reserve(self, count, wait):
@@ -216,9 +226,11 @@ class _Vocabulary:
     def lookup(self, keys):
         """Values of the texts whose keys are the rows of `keys` [n, 3]; new texts are added."""
         values, found = self.table.find(keys)
-        for _ in range(3):  # one round adds all new texts, unless two of them share a hash
-            if found.all():
-                return values
+        rounds = 0  # one round adds all new texts, unless two of them share a hash
+        while not found.all():
+            rounds += 1
+            if rounds > 3:
+                raise NotRecognised("number texts whose keys share a hash")
             missing = np.flatnonzero(~found)
             unknown = keys[missing]
             _, first = np.unique(_mix(unknown), return_index=True)
@@ -231,7 +243,7 @@ class _Vocabulary:
                     self.table = _Table({t: v for t, v in self.values.items() if len(t) <= KEY_BYTES})
                 table = self.table
             values[missing], found[missing] = table.find(unknown)
-        raise NotRecognised("number texts whose keys share a hash")
+        return values
 
 
 class _Table:
@@ -267,7 +279,7 @@ class _Table:
         home = self._first_slots(keys[:, 0])
         values = self.values[home]
         found = self._holds(home, keys)
-        pending = np.flatnonzero(~found) if self.probes > 1 else ()
+        pending = np.flatnonzero(~found) if self.probes > 1 and not found.all() else ()
         for probe in range(1, self.probes):
             if not len(pending):
                 break
@@ -319,7 +331,7 @@ class _Parser:
     def __init__(self, jobs, images):
         self.jobs, self.images = jobs, images
         self.vocabulary = _Vocabulary()
-        self.background = None  # (length, word, value) of the commonest number text
+        self.background = None  # (mask, word, value): see _choose_background
         self.state = "start"
         self.pending = []       # jobs not yet finished, oldest first
         self.splits = []        # (first row, row count, labels) of each finished split
@@ -460,11 +472,17 @@ class _Parser:
 
     def _read_images(self, piece, opens, closes, start):
         """A job: the values of the images between these brackets, into their rows."""
+        for first in range(0, len(opens), BLOCK):
+            self._read_block(piece, opens[first:first + BLOCK], closes[first:first + BLOCK], start + first)
+
+    def _read_block(self, piece, opens, closes, start):
+        """The values of a block of images, into their rows."""
         count = len(opens)
         commas = np.flatnonzero(piece.bytes[opens[0]:closes[-1]] == COMMA)
         commas += opens[0]
-        # each image holds 783 commas, and one comma (checked by the walk) follows each image but the
-        # last; rows of 783 commas, 784 apart, then line up with the images exactly when each has 783
+        # each image holds PIXELS - 1 commas, and one comma (checked by the walk) follows each image but
+        # the last; rows of PIXELS - 1 commas, PIXELS apart, then line up with the images exactly when
+        # each image holds PIXELS - 1
         if len(commas) != count * PIXELS - 1:
             raise NotRecognised("an image without 784 numbers")
         inner = np.lib.stride_tricks.as_strided(commas, (count, PIXELS - 1), (PIXELS * commas.itemsize,
@@ -496,11 +514,13 @@ class _Parser:
         # each text's first three words (PAD keeps them inside the buffer), zeroed past its end
         keys = np.ndarray((piece.length + 1,), f"V{KEY_BYTES}", piece.text, strides=(1,))[starts]
         keys = keys.view(np.uint64).reshape(-1, 3)
+        key_lengths = np.minimum(lengths, KEY_BYTES)
         for w in range(3):
-            keys[:, w] &= MASKS[np.clip(lengths - w * WORD, 0, WORD)]
+            keys[:, w] &= KEY_MASKS[w][key_lengths]
         values = self.vocabulary.lookup(keys)
-        for i in np.flatnonzero(lengths > KEY_BYTES).tolist():
-            values[i] = self.vocabulary.value_of(piece.text[starts[i]:ends[i]])
+        if key_lengths.size and lengths.max() > KEY_BYTES:
+            for i in np.flatnonzero(lengths > KEY_BYTES).tolist():
+                values[i] = self.vocabulary.value_of(piece.text[starts[i]:ends[i]])
         return values
 
     def _choose_background(self, open_, close):

@@ -303,6 +303,20 @@ def test_other_layouts_go_to_json_load(tmp_path, text, refusal):
         assert loaded["valid"][0].tolist() == [[0.5] * 784] and loaded["valid"][1].tolist() == [2]
 
 
+def test_giving_up_midway_leaves_json_load_to_read_the_file(small_datafile, monkeypatch):
+    # past the vocabulary limit the reader gives up while jobs and the reading thread are running: they
+    # stop, and the load still gives json.load's arrays
+    import threading
+    threads = threading.active_count()
+    monkeypatch.setattr(coursejson, "VOCABULARY_LIMIT", 20)
+    monkeypatch.setattr(coursejson, "PIECE", 65536)
+    assert read_course_json(str(small_datafile)) is None
+    assert threading.active_count() == threads
+    parsed = data._parse_course_json(str(small_datafile))
+    for (images, labels), mode in zip(json_load_arrays(small_datafile), data.MODES):
+        assert parsed[mode][0].tobytes() == images.tobytes() and parsed[mode][1].tolist() == labels.tolist()
+
+
 def test_a_file_of_several_gzip_members_reads_as_json_load_reads_it(small_datafile, tmp_path):
     # gzip allows concatenated members; the last one's length field then undercounts the text
     with gzip.open(small_datafile, "rb") as f:
