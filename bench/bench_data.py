@@ -5,6 +5,7 @@
 
 Each measurement runs in a fresh process, so its peak RSS is that process's own. Targets: warm load
 of all three splits <= 0.3 s and <= 300 MB peak RSS; one shuffled 50k epoch of batching <= 0.03 s.
+The first (cold) load, which parses the JSON, is bench/bench_cold_load.py's subject.
 """
 import argparse
 import json
