@@ -146,7 +146,7 @@ class _Pieces:
 
     def _produce(self):
         try:
-            carry = b""
+            carry = []  # text after the last `]` so far
             with gzip.open(self.path, "rb") as f:
                 while not self.stop.is_set():
                     block = f.read(PIECE)
@@ -154,13 +154,14 @@ class _Pieces:
                         break
                     cut = block.rfind(b"]") + 1
                     if not cut:  # no `]` in this block: all of it belongs to the next piece
-                        carry += block
+                        carry.append(block)
                         continue
-                    text = b"".join((carry, memoryview(block)[:cut], PAD))
-                    carry = block[cut:]
+                    text = b"".join((*carry, memoryview(block)[:cut], PAD))
+                    carry = [block[cut:]]
                     if not self._put((text, len(text) - len(PAD))):
                         return
-            self._put((carry + PAD, len(carry)))
+            text = b"".join((*carry, PAD))
+            self._put((text, len(text) - len(PAD)))
             self._put(None)
         except BaseException as e:  # handed to the parser's thread, which raises it
             self._put(e)
@@ -239,8 +240,8 @@ class _Vocabulary:
                 added = [text for text in texts if text not in self.values]
                 for text in added:
                     self.value_of(text)
-                if added:
-                    self.table = _Table({t: v for t, v in self.values.items() if len(t) <= KEY_BYTES})
+                if added:  # (list() copies the dict at once: a job may be adding a long text to it)
+                    self.table = _Table({t: v for t, v in list(self.values.items()) if len(t) <= KEY_BYTES})
                 table = self.table
             values[missing], found[missing] = table.find(unknown)
         return values
