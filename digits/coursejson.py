@@ -33,7 +33,7 @@ import numpy as np
 
 PIXELS = 784
 SPLITS = 3
-PIECE = 8 << 20             # bytes of text per piece: large enough for NumPy to work in bulk
+PIECE = 2 << 20             # bytes of text per piece: big enough for bulk work, small enough for malloc to reuse
 BLOCK = 128                 # images a job reads at once: its arrays then stay in the processor's cache
 SCAN = 1 << 20              # bytes searched for brackets at once, for the same reason
 WORKERS = 2                 # jobs at once; more only adds memory on the two-core machines this targets
