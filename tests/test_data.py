@@ -4,6 +4,9 @@ import gzip
 import json
 import os
 import shutil
+import subprocess
+import sys
+import threading
 
 import numpy as np
 import pytest
@@ -306,7 +309,6 @@ def test_other_layouts_go_to_json_load(tmp_path, text, refusal):
 def test_giving_up_midway_leaves_json_load_to_read_the_file(small_datafile, monkeypatch):
     # past the vocabulary limit the reader gives up while jobs and the reading thread are running: they
     # stop, and the load still gives json.load's arrays
-    import threading
     threads = threading.active_count()
     monkeypatch.setattr(coursejson, "VOCABULARY_LIMIT", 20)
     monkeypatch.setattr(coursejson, "PIECE", 65536)
@@ -345,8 +347,6 @@ def test_the_full_file_loads_within_budget_if_present():
     code = ("import resource, sys; from digits.coursejson import read_course_json; "
             "splits = read_course_json(sys.argv[1]); "
             "print([len(images) for images, _ in splits], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
-    import subprocess
-    import sys
     done = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True, check=True,
                           cwd=prepare_module.PROJECT_ROOT)
     counts, peak_kb = done.stdout.rsplit(" ", 1)
