@@ -1,61 +1,226 @@
-"""Lab 11 · NumPy track — a two-layer net with backpropagation written by hand.
+# %% [markdown]
+# # Lab 11 · NumPy track: a two-layer net with backpropagation written by hand
+#
+# The textbook's TwoLayerNet: `784 -> 50 -> ReLU -> 10 -> softmax + cross-entropy`, SGD lr 0.1, batch
+# 100, 10,000 iterations (20 epochs of the 50,000 training images). This lab writes out each layer's
+# forward and hand-written backward pass, the backward pass of the whole net and the SGD step; a gradient
+# check compares backprop with central differences first. `digits/numpy_nn.py` keeps the same classes for
+# the labs after this one (this lab checks that they compute the same). Train and test accuracy per epoch
+# go in one figure, the loss in another (the mean of every 50 iterations, and the validation loss after
+# each epoch); both are drawn while the net trains. As in the textbook, pixels are scaled to [0, 1]: the
+# course file's [-1, 1] puts every input at a mean near -0.75, which makes plain SGD at lr 0.1 noisy (about
+# 94.5% instead of 97%). Reference: test accuracy about 97%.
+#
+# As a script: `python labs/11_numpy_two_layer_net.py` (`--help` lists its flags).
 
-The textbook's TwoLayerNet: 784 -> 50 -> ReLU -> 10 -> softmax + cross-entropy, SGD lr 0.1, batch
-100, 10,000 iterations (20 epochs of the 50,000 training images). Each layer in digits/numpy_nn.py
-has a forward and a hand-written backward pass; a gradient check compares backprop with central
-differences first. Train and test accuracy per epoch go in one figure, the loss per iteration in
-another. As in the textbook, pixels are scaled to [0, 1]: the course file's [-1, 1] puts every
-input at a mean near -0.75, which makes plain SGD at lr 0.1 noisy (about 94.5% instead of 97%).
-Reference: test accuracy about 97%.
-
-    python labs/11_numpy_two_layer_net.py
-"""
+# %%
 import digits  # noqa: F401  (first: it sets NumPy's BLAS threads before NumPy loads)
 import numpy as np
 
 from digits.data import load_course_data
-from digits.errors import run_main
-from digits.lab import lab_arguments, lab_folder, parse_lab_arguments
-from digits.numpy_nn import SGD, gradient_check, mlp, pixels_in_unit_range, train
-from digits.plots import plot_curves
+from digits.lab import lab_setup
+from digits.numpy_nn import Layer, Network, gradient_check, mlp, pixels_in_unit_range, train
+from digits.plots import LiveCurves
 from digits.prepare import ensure_datafile
 
-ITERATIONS, BATCH = 10_000, 100
+# %% tags=["parameters"]
+epochs = 20  # passes over the training images: 20 x 500 batches of 100 = the textbook's 10,000 iterations
+seed = 0  # fixes the initial weights and the order of the batches
+quick = False  # one epoch only: a smoke test, as CI runs the labs
+
+# %%
+out = lab_setup("lab11", globals())  # a script's flags replace the values above; out = runs/lab11/<time>
+
+# %% [markdown]
+# ## The data
+# The course file's 50,000 / 10,000 / 10,000 images, each a row of 784 pixels, mapped to [0, 1].
+
+# %%
+splits = pixels_in_unit_range(load_course_data(ensure_datafile()))
+train_split, valid_split, test_split = splits["train"], splits["valid"], splits["eval"]
+print(f"train {train_split[0].shape}, valid {valid_split[0].shape}, test {test_split[0].shape}; "
+      f"pixels {train_split[0].min():.0f}..{train_split[0].max():.0f}")
+
+# %% [markdown]
+# ## The layers: forward and backward
+# A batch of $N$ images is a matrix $X$ of shape $[N, 784]$, one image per row. The net computes
+#
+# $$A = X W_1 + b_1, \qquad H = \max(A, 0), \qquad Z = H W_2 + b_2,$$
+# $$p_{nj} = \frac{e^{z_{nj}}}{\sum_k e^{z_{nk}}}, \qquad L = -\frac{1}{N} \sum_n \log p_{n t_n}$$
+#
+# with $t_n$ the digit of image $n$. Each layer's `backward` is handed $G = \partial L / \partial(\text{its
+# output})$, keeps the gradients of its parameters and returns $\partial L / \partial(\text{its input})$:
+#
+# - affine, $Y = X W + b$: $\;\partial L/\partial W = X^\top G$ (each image's outer product, summed over the
+#   batch), $\;\partial L/\partial b = \sum_n G_n$ ($b$ is added to every row), $\;\partial L/\partial X = G W^\top$;
+# - ReLU: $\;\partial L/\partial A = G \odot [A > 0]$ (a unit that was off passes no gradient back);
+# - softmax and cross-entropy together: $\;\partial L/\partial Z = (P - Y)/N$, with $Y$ the one-hot labels.
+#   The two derivatives cancel to "predicted minus true": this is where the backward pass starts.
+
+# %%
+class Affine(Layer):
+    """y = x W + b: the fully connected layer; x [N, in], W [in, out], b [out], y [N, out]."""
+
+    def __init__(self, fan_in, fan_out, rng, scale, dtype=np.float32):
+        super().__init__()
+        self.params = {"W": (rng.standard_normal((fan_in, fan_out)) * scale).astype(dtype),
+                       "b": np.zeros(fan_out, dtype=dtype)}
+
+    def forward(self, x, training=False):
+        self.x = x  # kept for the backward pass: dL/dW needs it
+        return x @ self.params["W"] + self.params["b"]
+
+    def backward(self, grad):
+        self.grads = {"W": self.x.T @ grad, "b": grad.sum(axis=0)}
+        return grad @ self.params["W"].T
 
 
-def main():
-    args = parse_lab_arguments(lab_arguments(__doc__, epochs=None))
-    out = lab_folder("lab11")
-    data = load_course_data(ensure_datafile())
-    splits = pixels_in_unit_range(data)
-    train_split, valid_split, test_split = splits["train"], splits["valid"], splits["eval"]
+class ReLU(Layer):
+    """y = max(x, 0), element-wise."""
 
-    # Gradient check in float64 on three images: backprop against (f(w+h) - f(w-h)) / 2h, every weight.
-    checked = mlp([784, 50, 10], "relu", seed=args.seed, dtype=np.float64)
-    errors = gradient_check(checked, train_split[0][:3].astype(np.float64), train_split[1][:3])
-    print("gradient check, relative error |backprop - numerical| / (|backprop| + |numerical|):")
-    for name, error in errors.items():
-        print(f"  {name:4s} {error:.2e}")
+    def forward(self, x, training=False):
+        self.positive = x > 0
+        return np.maximum(x, 0)
 
-    epochs = args.epochs or -(-ITERATIONS // -(-len(train_split[0]) // BATCH))  # 20 on the full data
-    network = mlp([784, 50, 10], "relu", seed=args.seed)
-
-    def test_accuracy(record):
-        record["train_accuracy"] = network.accuracy(*train_split)
-        record["test_accuracy"] = network.accuracy(*test_split)
-        record["note"] = f", train {100 * record['train_accuracy']:.2f}%, test {100 * record['test_accuracy']:.2f}%"
-
-    history = train(network, SGD(0.1), train_split, valid_split, epochs=epochs, batch_size=BATCH, seed=args.seed,
-                    after_epoch=test_accuracy)
-    epochs_axis = [r["epoch"] + 1 for r in history]
-    plot_curves({"train": (epochs_axis, [r["train_accuracy"] for r in history]),
-                 "test": (epochs_axis, [r["test_accuracy"] for r in history])},
-                f"{out}/accuracy.png", "TwoLayerNet accuracy", xlabel="epoch", ylabel="accuracy")
-    losses = [loss for r in history for loss in r["losses"]]
-    plot_curves({"train loss": (list(range(len(losses))), losses)}, f"{out}/loss.png", "TwoLayerNet loss per iteration")
-    print(f"{len(losses)} iterations in {sum(r['seconds'] for r in history):.1f}s: test accuracy "
-          f"{100 * history[-1]['test_accuracy']:.2f}% (reference ~97%); figures in {out}")
+    def backward(self, grad):
+        return grad * self.positive  # the slope is 1 where x > 0, else 0 (0 at the kink, as Paddle takes it)
 
 
-if __name__ == "__main__":
-    run_main(main)
+class SoftmaxCrossEntropy:
+    """L = -(1/N) sum_n log p_n[t_n], p = softmax(z), from log-softmax: z - max(z) - log sum e^(z - max(z)),
+    so no e^z overflows."""
+
+    def __call__(self, scores, labels):
+        shifted = scores - scores.max(axis=1, keepdims=True)
+        log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        self.p, self.labels = np.exp(log_p), labels
+        return float(-log_p[np.arange(len(labels)), labels].mean())
+
+    def gradient(self):
+        grad = self.p.copy()
+        grad[np.arange(len(self.labels)), self.labels] -= 1  # P - Y
+        return grad / len(self.labels)
+
+
+# %% [markdown]
+# ## Backpropagation
+# The chain rule, applied from the top: start with $g = \partial L/\partial Z$ from the loss, then each layer
+# from the last to the first turns $g$ into the gradient with respect to its input, $g \leftarrow
+# \texttt{layer.backward}(g)$, and on the way leaves $\partial L/\partial W$ and $\partial L/\partial b$ in
+# its `grads`. One backward pass costs about as much as the forward pass, however many weights there are:
+# that is why backpropagation, not one finite difference per weight, trains networks.
+# `Network` (from `digits.numpy_nn`) adds `predict`, `accuracy`, `evaluate` and `save` around the two passes.
+
+# %%
+class TwoLayerNet(Network):
+    """784 -> hidden -> ReLU -> 10, softmax cross-entropy. Weights start at N(0, 2/fan_in) (He's scale
+    for ReLU), biases at 0."""
+
+    def __init__(self, seed=0, hidden=50, dtype=np.float32):
+        rng = np.random.default_rng(seed)
+        super().__init__([Affine(784, hidden, rng, np.sqrt(2 / 784), dtype), ReLU(),
+                          Affine(hidden, 10, rng, np.sqrt(2 / hidden), dtype)], SoftmaxCrossEntropy())
+
+    def forward(self, x, training=False):
+        for layer in self.layers:
+            x = layer.forward(x, training)
+        return x
+
+    def loss_and_gradients(self, x, labels):
+        """The loss of one batch; every parameter's gradient is left in its layer's grads."""
+        loss = self.loss(self.forward(x, training=True), labels)
+        grad = self.loss.gradient()          # dL/dZ = (P - Y) / N
+        for layer in reversed(self.layers):  # the chain rule, from the top
+            grad = layer.backward(grad)      # dL/d(the layer's input)
+        return loss
+
+
+# %% [markdown]
+# The library's copy, `digits.numpy_nn.mlp([784, 50, 10])`, is what labs 11b to 13 build on: from the same
+# seed it must give the same loss and the same gradients, to the last bit.
+
+# %%
+ours, library = TwoLayerNet(seed), mlp([784, 50, 10], "relu", seed=seed)
+x, y = train_split[0][:100], train_split[1][:100]
+same = ours.loss_and_gradients(x, y) == library.loss_and_gradients(x, y) and all(
+    np.array_equal(a.grads[name], b.grads[name]) for a, b in zip(ours.layers, library.layers) for name in a.grads)
+print(f"this lab's TwoLayerNet and digits.numpy_nn.mlp([784, 50, 10]): same loss and gradients: {same}")
+
+# %% [markdown]
+# ## Gradient check
+# Backprop is easy to get subtly wrong, so compare it with the definition of a derivative. For every
+# weight $w$, the central difference
+#
+# $$\frac{\partial L}{\partial w} \approx \frac{L(w + h) - L(w - h)}{2h}, \qquad h = 10^{-6},$$
+#
+# is off by $O(h^2)$; two forward passes per weight, so only on three images and in float64 (float32's
+# 7 digits would drown the difference). The relative error $\|a - b\| / (\|a\| + \|b\|)$ is about $10^{-9}$
+# when backprop is right and near 1 when it is not.
+
+# %%
+checked = TwoLayerNet(seed, dtype=np.float64)
+errors = gradient_check(checked, train_split[0][:3].astype(np.float64), train_split[1][:3])
+print("gradient check, relative error |backprop - numerical| / (|backprop| + |numerical|):")
+for name, error in errors.items():
+    print(f"  {name:4s} {error:.2e}")
+
+# %% [markdown]
+# ## The update: stochastic gradient descent
+# Each step takes the next shuffled batch of 100 images, whose gradient is a noisy estimate of the whole
+# training set's, and moves every parameter a little downhill:
+#
+# $$w \leftarrow w - \eta \, \frac{\partial L}{\partial w}, \qquad \eta = 0.1.$$
+
+# %%
+class SGD:
+    """w <- w - lr dL/dw for every parameter (digits.numpy_nn.SGD adds momentum and a per-epoch decay)."""
+
+    def __init__(self, lr):
+        self.lr = lr
+
+    def step(self, network):
+        for layer in network.layers:
+            for name, grad in layer.grads.items():
+                layer.params[name] -= self.lr * grad
+
+    def end_epoch(self):
+        pass  # a constant learning rate
+
+
+# %% [markdown]
+# ## Training
+# `digits.numpy_nn.train` is the NumPy track's loop: per epoch, shuffled batches, `loss_and_gradients` and
+# one SGD step each, then the validation loss and accuracy. After each epoch this lab also measures train and
+# test accuracy and adds to the two curves below the cell (redrawn as the epochs finish, in a notebook; a
+# script saves them as PNGs at the end).
+
+# %%
+BATCH, WINDOW = 100, 50  # images per step; iterations per point of the loss curve
+network = TwoLayerNet(seed)
+steps_per_epoch = -(-len(train_split[0]) // BATCH)
+window_size = min(WINDOW, steps_per_epoch)  # a window ends with its epoch
+loss_curve = LiveCurves("TwoLayerNet: loss", xlabel="iteration (batches)")
+accuracy_curve = LiveCurves("TwoLayerNet: accuracy", xlabel="epoch", ylabel="accuracy")
+
+
+def after_epoch(record):
+    """Train and test accuracy on the epoch's line, and the epoch's points on the curves."""
+    record["train_accuracy"] = network.accuracy(*train_split)
+    record["test_accuracy"] = network.accuracy(*test_split)
+    record["note"] = f", train {100 * record['train_accuracy']:.2f}%, test {100 * record['test_accuracy']:.2f}%"
+    done, losses = record["epoch"] * steps_per_epoch, record["losses"]  # iterations before this epoch, its losses
+    for start in range(0, len(losses), window_size):
+        window = losses[start:start + window_size]
+        loss_curve.add(f"train (mean of {window_size} iterations)", done + start + len(window), float(np.mean(window)))
+    loss_curve.add("valid (after each epoch)", done + len(losses), record["valid_loss"])
+    accuracy_curve.add("train", record["epoch"] + 1, record["train_accuracy"])
+    accuracy_curve.add("test", record["epoch"] + 1, record["test_accuracy"])
+
+
+history = train(network, SGD(0.1), train_split, valid_split, epochs=epochs, batch_size=BATCH, seed=seed,
+                after_epoch=after_epoch)
+accuracy_curve.save(f"{out}/accuracy.png")
+loss_curve.save(f"{out}/loss.png")
+iterations = sum(len(r["losses"]) for r in history)
+print(f"{iterations} iterations in {sum(r['seconds'] for r in history):.1f}s: test accuracy "
+      f"{100 * history[-1]['test_accuracy']:.2f}% (reference ~97%); figures in {out}")

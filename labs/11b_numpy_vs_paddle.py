@@ -1,32 +1,52 @@
-"""Lab 11b · NumPy track — the same network in NumPy and in Paddle, number for number.
+# %% [markdown]
+# # Lab 11b · NumPy track: the same network in NumPy and in Paddle, number for number
+#
+# Lab 11 wrote every backward pass by hand. Paddle's autograd derives the same gradients from the forward
+# pass alone, so the two must agree. One network, `784 -> 50 -> ReLU -> 10 -> softmax + cross-entropy`, is
+# built twice: in NumPy from `digits/numpy_nn.py` (lab 11's layers), and in Paddle from `paddle.nn.Linear`
+# and `paddle.nn.functional`, written out below. The Paddle layers get copies of the NumPy weights.
+# `paddle.nn.Linear` computes `y = x W + b` with its weight stored as `[in, out]`, the same layout as
+# numpy_nn's `Affine`, so the copy needs no transpose (`torch.nn.Linear` stores `[out, in]` and would).
+#
+# One real batch of training digits goes through both, and the lab prints side by side the scores, the
+# loss and the gradient of every parameter: for each array, its largest entry in NumPy, the same entry in
+# Paddle, and the largest absolute difference over the whole array. Then a few SGD steps in each, on the
+# same next batches: the losses and the weights stay equal up to float32 rounding (float32 keeps about 7
+# significant digits, and the two libraries add the same products in different orders). Pixels are scaled
+# to [0, 1], as in lab 11.
+#
+# As a script: `python labs/11b_numpy_vs_paddle.py` (`--help` lists its flags).
 
-Lab 11 wrote every backward pass by hand. Paddle's autograd derives the same gradients from the
-forward pass alone, so the two must agree. One network, 784 -> 50 -> ReLU -> 10 -> softmax +
-cross-entropy, is built twice: in NumPy from digits/numpy_nn.py, and in Paddle from paddle.nn.Linear
-and paddle.nn.functional, written out below. The Paddle layers get copies of the NumPy weights.
-paddle.nn.Linear computes y = x W + b with its weight stored as [in, out], the same layout as
-numpy_nn's Affine, so the copy needs no transpose (torch.nn.Linear stores [out, in] and would).
-
-One real batch of training digits goes through both, and the lab prints side by side the scores, the
-loss and the gradient of every parameter: for each array, its largest entry in NumPy, the same entry
-in Paddle, and the largest absolute difference over the whole array. Then a few SGD steps in each,
-on the same next batches: the losses and the weights stay equal up to float32 rounding (float32
-keeps about 7 significant digits, and the two libraries add the same products in different orders).
-Pixels are scaled to [0, 1], as in lab 11.
-
-    python labs/11b_numpy_vs_paddle.py
-"""
+# %%
 import digits  # noqa: F401  (first: it sets NumPy's BLAS threads and quiets Paddle before they load)
 import numpy as np
 import paddle
 import paddle.nn.functional as F
 
 from digits.data import load_course_data
-from digits.errors import run_main
-from digits.lab import lab_arguments, parse_lab_arguments
+from digits.errors import UserError
+from digits.lab import lab_setup
 from digits.numpy_nn import SGD, batches, mlp, pixels_in_unit_range
 from digits.prepare import ensure_datafile
 
+# %% tags=["parameters"]
+steps = 5  # SGD steps taken in both
+seed = 0  # fixes the NumPy weights (copied into Paddle) and the order of the batches
+quick = False  # a smoke test, as CI runs the labs (this lab is one batch and a few steps either way)
+
+# %%
+lab_setup("lab11b", globals())  # a script's flags replace the values above (this lab only prints)
+if steps < 1:
+    raise UserError(f"steps = {steps}: must be at least 1")
+
+# %% [markdown]
+# ## The network in Paddle
+# The same maths as lab 11, $Z = \max(X W_1 + b_1, 0)\, W_2 + b_2$ and $L = -\frac{1}{N}\sum_n \log
+# \mathrm{softmax}(z_n)_{t_n}$, but only the forward pass is written. `loss.backward()` walks the graph of
+# operations the forward pass recorded, from the loss back, and applies each operation's own derivative:
+# the chain rule lab 11 applied by hand, layer by layer, done by the framework.
+
+# %%
 BATCH, LEARNING_RATE = 100, 0.1
 
 
@@ -59,52 +79,60 @@ def compare(name, ours, theirs):
           f"{theirs[where]:+.8f}   max |difference| {np.abs(ours - theirs).max():.1e}")
 
 
-def main():
-    parser = lab_arguments(__doc__, epochs=None)
-    parser.add_argument("--steps", type=int, default=5, help="SGD steps taken in both (default: %(default)s)")
-    args = parse_lab_arguments(parser)
-    images, labels = pixels_in_unit_range(load_course_data(ensure_datafile()))["train"]
-    some_batches = batches(images, labels, BATCH, np.random.default_rng(args.seed))
+# %% [markdown]
+# ## Two twins, one batch
+# The NumPy net's weights are copied into the Paddle net. One batch goes forward through both; NumPy's
+# `loss_and_gradients` runs lab 11's hand-written backward passes,
+# $\partial L/\partial Z = (P - Y)/N$, then $\partial L/\partial W = X^\top G$, $\partial L/\partial b = \sum_n G_n$,
+# $\partial L/\partial X = G W^\top$ and the ReLU mask, layer by layer; Paddle's `backward()` derives the
+# same gradients from its graph and leaves them in each parameter's `.grad`.
 
-    numpy_net = mlp([784, 50, 10], "relu", seed=args.seed)
-    paddle_net = PaddleTwoLayerNet()
-    for ours, theirs in twin_parameters(numpy_net, paddle_net).values():
-        theirs.set_value(ours.copy())  # a copy: Paddle's weights must not alias NumPy's as both train
+# %%
+images, labels = pixels_in_unit_range(load_course_data(ensure_datafile()))["train"]
+some_batches = batches(images, labels, BATCH, np.random.default_rng(seed))
 
-    x, y = next(some_batches)
-    numpy_loss = numpy_net.loss_and_gradients(x, y)  # forward, then every backward pass by hand
-    paddle_scores = paddle_net(paddle.to_tensor(x))
-    paddle_loss = F.cross_entropy(paddle_scores, paddle.to_tensor(y.reshape(-1, 1)))
-    paddle_loss.backward()  # autograd: the backward passes derived from the forward graph
+numpy_net = mlp([784, 50, 10], "relu", seed=seed)
+paddle_net = PaddleTwoLayerNet()
+for ours, theirs in twin_parameters(numpy_net, paddle_net).values():
+    theirs.set_value(ours.copy())  # a copy: Paddle's weights must not alias NumPy's as both train
 
-    print(f"one batch of {len(x)} training digits through both networks:")
-    print(f"  {'':18s} {'shape':10s} {'at':10s} {'NumPy':>11s} {'Paddle':>11s}")
-    compare("scores", numpy_net.forward(x), paddle_scores.numpy())
-    compare("loss", numpy_loss, paddle_loss.numpy())
-    grads = {"fc1.weight": numpy_net.layers[0].grads["W"], "fc1.bias": numpy_net.layers[0].grads["b"],
-             "fc2.weight": numpy_net.layers[2].grads["W"], "fc2.bias": numpy_net.layers[2].grads["b"]}
-    for name, (_, parameter) in twin_parameters(numpy_net, paddle_net).items():
-        compare(f"dL/d {name}", grads[name], parameter.grad.numpy())
+x, y = next(some_batches)
+numpy_loss = numpy_net.loss_and_gradients(x, y)  # forward, then every backward pass by hand
+paddle_scores = paddle_net(paddle.to_tensor(x))
+paddle_loss = F.cross_entropy(paddle_scores, paddle.to_tensor(y.reshape(-1, 1)))
+paddle_loss.backward()  # autograd: the backward passes derived from the forward graph
 
-    print(f"\nSGD with learning rate {LEARNING_RATE}: the step above, then {args.steps - 1} more on the next batches:")
-    numpy_sgd = SGD(LEARNING_RATE)
-    paddle_sgd = paddle.optimizer.SGD(learning_rate=LEARNING_RATE, parameters=paddle_net.parameters())
-    print(f"  {'step':>4s} {'NumPy loss':>11s} {'Paddle loss':>11s}")
-    for step in range(args.steps):
-        if step:  # the first step's losses and gradients are the ones compared above
-            x, y = next(some_batches)
-            numpy_loss = numpy_net.loss_and_gradients(x, y)
-            paddle_loss = F.cross_entropy(paddle_net(paddle.to_tensor(x)), paddle.to_tensor(y.reshape(-1, 1)))
-            paddle_loss.backward()
-        print(f"  {step + 1:4d} {numpy_loss:11.8f} {float(paddle_loss):11.8f}   "
-              f"max |difference| {abs(numpy_loss - float(paddle_loss)):.1e}")
-        numpy_sgd.step(numpy_net)
-        paddle_sgd.step()
-        paddle_sgd.clear_grad()
-    print(f"the weights after {args.steps} steps:")
-    for name, (ours, theirs) in twin_parameters(numpy_net, paddle_net).items():
-        compare(name, ours, theirs.numpy())
+print(f"one batch of {len(x)} training digits through both networks:")
+print(f"  {'':18s} {'shape':10s} {'at':10s} {'NumPy':>11s} {'Paddle':>11s}")
+compare("scores", numpy_net.forward(x), paddle_scores.numpy())
+compare("loss", numpy_loss, paddle_loss.numpy())
+grads = {"fc1.weight": numpy_net.layers[0].grads["W"], "fc1.bias": numpy_net.layers[0].grads["b"],
+         "fc2.weight": numpy_net.layers[2].grads["W"], "fc2.bias": numpy_net.layers[2].grads["b"]}
+for name, (_, parameter) in twin_parameters(numpy_net, paddle_net).items():
+    compare(f"dL/d {name}", grads[name], parameter.grad.numpy())
 
+# %% [markdown]
+# ## A few SGD steps in both
+# Both take the step $w \leftarrow w - \eta\,\partial L/\partial w$ with $\eta = 0.1$ from the gradients
+# above, then the same next batches. If the gradients agree, the losses and the weights must stay equal,
+# step after step, up to float32 rounding.
 
-if __name__ == "__main__":
-    run_main(main)
+# %%
+print(f"SGD with learning rate {LEARNING_RATE}: the step above, then {steps - 1} more on the next batches:")
+numpy_sgd = SGD(LEARNING_RATE)
+paddle_sgd = paddle.optimizer.SGD(learning_rate=LEARNING_RATE, parameters=paddle_net.parameters())
+print(f"  {'step':>4s} {'NumPy loss':>11s} {'Paddle loss':>11s}")
+for step in range(steps):
+    if step:  # the first step's losses and gradients are the ones compared above
+        x, y = next(some_batches)
+        numpy_loss = numpy_net.loss_and_gradients(x, y)
+        paddle_loss = F.cross_entropy(paddle_net(paddle.to_tensor(x)), paddle.to_tensor(y.reshape(-1, 1)))
+        paddle_loss.backward()
+    print(f"  {step + 1:4d} {numpy_loss:11.8f} {float(paddle_loss):11.8f}   "
+          f"max |difference| {abs(numpy_loss - float(paddle_loss)):.1e}")
+    numpy_sgd.step(numpy_net)   # w <- w - lr dL/dw, on the NumPy arrays
+    paddle_sgd.step()           # the same, on Paddle's parameters
+    paddle_sgd.clear_grad()     # Paddle adds each backward's gradients to .grad unless cleared
+print(f"the weights after {steps} steps:")
+for name, (ours, theirs) in twin_parameters(numpy_net, paddle_net).items():
+    compare(name, ours, theirs.numpy())

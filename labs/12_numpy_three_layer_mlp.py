@@ -1,90 +1,143 @@
-"""Lab 12 · NumPy track — the three-layer MLP lab of an intelligent-computing-systems course.
+# %% [markdown]
+# # Lab 12 · NumPy track: the three-layer MLP lab of an intelligent-computing-systems course
+#
+# `FullyConnected -> ReLU -> FullyConnected -> ReLU -> FullyConnected -> SoftmaxLoss`, reading MNIST straight
+# from the four IDX files (pixels / 255, no JSON), the last 10,000 training images held out for validation.
+# SGD lr 0.01, the learning rate multiplied by 0.9 after each epoch (the decay).
+#
+# Which parameters to test: the report judges each setting by its accuracy, so after every epoch the
+# validation accuracy decides. When it beats every earlier epoch's, that epoch's parameters are saved in the
+# run folder; at the end they are loaded back and tested, and the lab prints which epoch they came from.
+# (The validation loss is the wrong judge here: it can still fall while the accuracy does not rise, as a net
+# grows more confident about the digits it already gets right.)
+#
+# The lab report's study, re-run: hidden sizes 32/16, 128/128 and 64/32; batch 100 against the report's
+# batches 20 and 10 and the lab's 16; the decay on and off. The report says a batch of 10-20 lifted accuracy
+# to 97-98% and that the decay did not matter. A smaller batch means more, noisier steps per epoch at the
+# same learning rate: in 10 epochs the nets trained at batch 100 have not gone far. Within the 10 epochs only
+# batch 10 with the widest hidden layers, 128/128, reaches the report's range; 64/32 comes close, 32/16 stays
+# well below. The best epoch is usually the last: the nets are still learning when the epochs end, which is
+# also why turning the decay off changes little (and not for the worse): it only shortens steps that are
+# still useful. One figure per hidden size draws each run's validation accuracy per epoch as it trains.
+#
+# As a script: `python labs/12_numpy_three_layer_mlp.py --source ../shared/data/mnist` (`--help` lists its
+# flags).
 
-FullyConnected -> ReLU -> FullyConnected -> ReLU -> FullyConnected -> SoftmaxLoss, reading MNIST
-straight from the four IDX files (pixels / 255, no JSON), the last 10,000 training images held out
-for validation. SGD lr 0.01, the learning rate multiplied by 0.9 after each epoch (the decay).
-
-Which parameters to test: the report judges each setting by its accuracy, so after every epoch the
-validation accuracy decides. When it beats every earlier epoch's, that epoch's parameters are saved
-in the run folder; at the end they are loaded back and tested, and the lab prints which epoch they
-came from. (The validation loss is the wrong judge here: it can still fall while the accuracy does
-not rise, as a net grows more confident about the digits it already gets right.)
-
-The lab report's study, re-run: hidden sizes 32/16, 128/128 and 64/32; batch 100 against the
-report's batches 20 and 10 and the lab's 16; the decay on and off. The report says a batch of 10-20
-lifted accuracy to 97-98% and that the decay did not matter. A smaller batch means more, noisier
-steps per epoch at the same learning rate: in 10 epochs the nets trained at batch 100 have not gone
-far. Within the 10 epochs only batch 10 with the widest hidden layers, 128/128, reaches the report's
-range; 64/32 comes close, 32/16 stays well below. The best epoch is usually the last: the nets are
-still learning when the epochs end, which is also why turning the decay off changes little (and
-not for the worse): it only shortens steps that are still useful.
-
-    python labs/12_numpy_three_layer_mlp.py --source ../shared/data/mnist
-"""
+# %%
 import digits  # noqa: F401  (first: it sets NumPy's BLAS threads before NumPy loads)
 import os
 
 import numpy as np
 
-from digits.errors import UserError, run_main
+from digits.errors import UserError
 from digits.idx import read_source
-from digits.lab import lab_arguments, lab_folder, parse_lab_arguments
+from digits.lab import lab_setup
 from digits.numpy_nn import SGD, mlp, train
+from digits.plots import LiveCurves
 from digits.prepare import default_datafile
 
+# %% tags=["parameters"]
+epochs = 10  # passes over the training images of each run
+seed = 0  # fixes the initial weights and the order of the batches
+source = None  # folder of the four MNIST .gz files (default: MNIST_SOURCE, or work/mnist-idx)
+images = 0  # only the first N images of each split, a fast check (0: all of them; quick: 2000)
+quick = False  # one epoch only, on 2000 images: a smoke test, as CI runs the labs
+
+# %%
+out = lab_setup("lab12", globals())  # a script's flags replace the values above; out = runs/lab12/<time>
+
+# %% [markdown]
+# ## The data, from the IDX files
+# Each IDX file is a small header (a magic number, the dimensions) and then the raw bytes: one byte per
+# pixel, 0 to 255, 28 x 28 per image. The last 10,000 of the 60,000 training images are the validation set.
+
+# %%
+if images < 0:
+    raise UserError(f"images = {images}: give a number of images, or 0 for all of them")
+source = source or os.environ.get("MNIST_SOURCE") or os.path.join(os.path.dirname(default_datafile()), "mnist-idx")
+if not os.path.isdir(source):
+    raise UserError(f"{source} does not exist: this lab reads the IDX files themselves, pass --source DIR")
+arrays, _ = read_source(source)
+pixels = arrays["train_images"].reshape(-1, 784).astype(np.float32) / 255
+digit_labels = arrays["train_labels"].astype(np.int64)
+train_split, valid_split = (pixels[:-10_000], digit_labels[:-10_000]), (pixels[-10_000:], digit_labels[-10_000:])
+test_split = (arrays["test_images"].reshape(-1, 784).astype(np.float32) / 255, arrays["test_labels"].astype(np.int64))
+count = images or (2000 if quick else None)
+if count:  # a fast check: a slice of each split
+    train_split, valid_split, test_split = ((x[:count], y[:count]) for x, y in (train_split, valid_split, test_split))
+print(f"train {len(train_split[0])}, valid {len(valid_split[0])}, test {len(test_split[0])} images from {source}")
+
+# %% [markdown]
+# ## The network and its update
+# Lab 11's layers, one more of them. Forward, for a batch $X$ $[N, 784]$:
+#
+# $$H_1 = \mathrm{relu}(X W_1 + b_1), \quad H_2 = \mathrm{relu}(H_1 W_2 + b_2), \quad Z = H_2 W_3 + b_3,
+# \quad L = -\frac{1}{N}\sum_n \log \mathrm{softmax}(z_n)_{t_n}.$$
+#
+# Backward, from the top (Nielsen's four equations, a batch at a time): the error of the output layer is
+# $\Delta_3 = (P - Y)/N$, and each error is carried one layer down through the weights and the ReLU's mask,
+# $\Delta_2 = (\Delta_3 W_3^\top) \odot [H_2 > 0]$, $\Delta_1 = (\Delta_2 W_2^\top) \odot [H_1 > 0]$; then for
+# every layer $\partial L/\partial W_l = H_{l-1}^\top \Delta_l$ (with $H_0 = X$) and $\partial L/\partial b_l =
+# \sum_n \Delta_{l,n}$. `digits.numpy_nn.mlp` builds the net from the layers that compute these, `SGD` takes
+# the step with the decay $d$ applied after each epoch $e = 0, 1, \ldots$:
+#
+# $$w \leftarrow w - \eta_e \frac{\partial L}{\partial w}, \qquad \eta_e = 0.01 \cdot d^{\,e}.$$
+#
+# The study: every hidden size at every batch size with the decay $d = 0.9$, then the decay off ($d = 1$) at
+# two of them.
+
+# %%
 HIDDEN_SIZES = ((32, 16), (128, 128), (64, 32))
-# (hidden sizes, batch size, per-epoch decay of the learning rate): every size at every batch with
-# the decay, then the decay off at two of them
 STUDY = ([(hidden, batch_size, 0.9) for batch_size in (100, 20, 16, 10) for hidden in HIDDEN_SIZES]
          + [((64, 32), 16, 1.0), ((128, 128), 10, 1.0)])
 
 
-def main():
-    parser = lab_arguments(__doc__, epochs=10)
-    parser.add_argument("--source", help="folder of the four MNIST .gz files (default: MNIST_SOURCE, or work/mnist-idx)")
-    parser.add_argument("--images", type=int, help="only the first N images of each split, a fast check (--quick: 2000)")
-    args = parse_lab_arguments(parser)
-    out = lab_folder("lab12")
-    source = args.source or os.environ.get("MNIST_SOURCE") or os.path.join(os.path.dirname(default_datafile()), "mnist-idx")
-    if not os.path.isdir(source):
-        raise UserError(f"{source} does not exist: this lab reads the IDX files themselves, pass --source DIR")
-    arrays, _ = read_source(source)
-    images = arrays["train_images"].reshape(-1, 784).astype(np.float32) / 255
-    labels = arrays["train_labels"].astype(np.int64)
-    train_split, valid_split = (images[:-10_000], labels[:-10_000]), (images[-10_000:], labels[-10_000:])
-    test_split = (arrays["test_images"].reshape(-1, 784).astype(np.float32) / 255, arrays["test_labels"].astype(np.int64))
-    count = args.images or (2000 if args.quick else None)
-    if count:  # a fast check: a slice of each split
-        train_split, valid_split, test_split = ((x[:count], y[:count]) for x, y in (train_split, valid_split, test_split))
-
-    rows = []
-    for hidden, batch_size, decay in STUDY:
-        print(f"--- hidden {hidden}, batch {batch_size}, decay {decay}")
-        network = mlp([784, *hidden, 10], "relu", seed=args.seed)
-        best_path = f"{out}/{'-'.join(map(str, hidden))}-batch{batch_size}-decay{decay:g}.npz"
-        best = {"valid_accuracy": -1.0}
-
-        def keep_best(record):
-            if record["valid_accuracy"] > best["valid_accuracy"]:  # strictly: a tie keeps the earlier epoch
-                best.update(valid_accuracy=record["valid_accuracy"], epoch=record["epoch"])
-                network.save(best_path)
-                record["note"] = "  (best so far: parameters saved)"
-
-        history = train(network, SGD(0.01, decay=decay), train_split, valid_split, epochs=args.epochs,
-                        batch_size=batch_size, seed=args.seed, after_epoch=keep_best)
-        network.load(best_path)
-        valid_accuracy, test_accuracy = network.accuracy(*valid_split), network.accuracy(*test_split)
-        print(f"best validation accuracy at epoch {best['epoch']}; its parameters, loaded back: "
-              f"valid {100 * valid_accuracy:.2f}%, test {100 * test_accuracy:.2f}%")
-        seconds = np.mean([r["seconds"] for r in history])
-        rows.append((hidden, batch_size, decay, best["epoch"], valid_accuracy, test_accuracy, seconds))
-
-    print(f"\n{'hidden':>10s} {'batch':>5s} {'decay':>5s} {'best epoch':>10s} {'valid acc':>9s} {'test acc':>9s} "
-          f"{'s/epoch':>8s}")
-    for hidden, batch_size, decay, epoch, valid_accuracy, test_accuracy, seconds in rows:
-        print(f"{'/'.join(map(str, hidden)):>10s} {batch_size:5d} {decay:5g} {epoch:10d} {100 * valid_accuracy:8.2f}% "
-              f"{100 * test_accuracy:8.2f}% {seconds:8.2f}")
+def name_of(hidden):
+    return "/".join(map(str, hidden))
 
 
-if __name__ == "__main__":
-    run_main(main)
+# %% [markdown]
+# ## Training, keeping the best epoch
+# Each run trains for the epochs, saves the parameters whenever the validation accuracy beats every earlier
+# epoch's, then loads the saved ones back and tests them. The figures below the cell, one per hidden size,
+# draw each run's validation accuracy after every epoch (redrawn as the runs go, in a notebook; a script
+# saves them as PNGs at the end).
+
+# %%
+curves = {hidden: LiveCurves(f"hidden {name_of(hidden)}: validation accuracy", xlabel="epoch",
+                             ylabel="validation accuracy") for hidden in HIDDEN_SIZES}
+rows = []
+for hidden, batch_size, decay in STUDY:
+    print(f"--- hidden {hidden}, batch {batch_size}, decay {decay}")
+    network = mlp([784, *hidden, 10], "relu", seed=seed)
+    best_path = f"{out}/{'-'.join(map(str, hidden))}-batch{batch_size}-decay{decay:g}.npz"
+    best = {"valid_accuracy": -1.0}
+
+    def keep_best(record):
+        curves[hidden].add(f"batch {batch_size}, decay {decay:g}", record["epoch"], record["valid_accuracy"])
+        if record["valid_accuracy"] > best["valid_accuracy"]:  # strictly: a tie keeps the earlier epoch
+            best.update(valid_accuracy=record["valid_accuracy"], epoch=record["epoch"])
+            network.save(best_path)
+            record["note"] = "  (best so far: parameters saved)"
+
+    history = train(network, SGD(0.01, decay=decay), train_split, valid_split, epochs=epochs,
+                    batch_size=batch_size, seed=seed, after_epoch=keep_best)
+    network.load(best_path)
+    valid_accuracy, test_accuracy = network.accuracy(*valid_split), network.accuracy(*test_split)
+    print(f"best validation accuracy at epoch {best['epoch']}; its parameters, loaded back: "
+          f"valid {100 * valid_accuracy:.2f}%, test {100 * test_accuracy:.2f}%")
+    seconds = np.mean([r["seconds"] for r in history])
+    rows.append((hidden, batch_size, decay, best["epoch"], valid_accuracy, test_accuracy, seconds))
+for hidden, live in curves.items():
+    live.save(f"{out}/valid_accuracy_{'-'.join(map(str, hidden))}.png")
+
+# %% [markdown]
+# ## The study's table
+# Each run's best epoch, and the validation and test accuracy of its parameters.
+
+# %%
+print(f"{'hidden':>10s} {'batch':>5s} {'decay':>5s} {'best epoch':>10s} {'valid acc':>9s} {'test acc':>9s} "
+      f"{'s/epoch':>8s}")
+for hidden, batch_size, decay, epoch, valid_accuracy, test_accuracy, seconds in rows:
+    print(f"{name_of(hidden):>10s} {batch_size:5d} {decay:5g} {epoch:10d} {100 * valid_accuracy:8.2f}% "
+          f"{100 * test_accuracy:8.2f}% {seconds:8.2f}")

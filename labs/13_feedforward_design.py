@@ -1,89 +1,122 @@
-"""Lab 13 · NumPy track — designing a feed-forward network: how many hidden layers, how wide.
+# %% [markdown]
+# # Lab 13 · NumPy track: designing a feed-forward network: how many hidden layers, how wide
+#
+# The design lab's network: sigmoid units, the cross-entropy cost of one sigmoid per digit against the
+# one-hot label, L2 regularisation (lambda 5 over n = 50,000 images, i.e. 1e-4 on the batch-mean cost), the
+# 50k/10k/10k split, pixels in [0, 1] as the network is designed for. After each epoch the network is scored
+# on validation, and on test only when validation accuracy sets a new best (the lab prints which epochs did).
+#
+# 1. The reference 784-30-10, batch 10, 30 epochs, at the lab's fixed learning rate 0.01 and at 0.5, the
+#    better-tuned rate (in 3-epoch trials 0.5 beat 0.1 at batch 10, and tied with 2 at batch 50).
+# 2. A sweep over k = 1, 2, 3 hidden layers of m = 16, 32, 64, 128 sigmoid units (lr 0.5, batch 50, 10
+#    epochs), in NumPy and in Paddle; validation accuracy against m for each k, and the best (k, m). The grid
+#    is sized to a budget of 15 minutes for the whole lab on 2 shared cores.
+#
+# References: the report's NumPy 784-30-10 reached 94.3% (30 epochs, eta 1.3, lambda 0.1, 79 s); a classic
+# NumPy network of this kind ~95% (quadratic cost) and ~98% (cross-entropy + L2, 100 hidden units).
+#
+# As a script: `python labs/13_feedforward_design.py` (`--help` lists its flags).
 
-The design lab's network: sigmoid units, the cross-entropy cost of one sigmoid per digit against the
-one-hot label, L2 regularisation (lambda 5 over n = 50,000 images, i.e. 1e-4 on the batch-mean cost),
-the 50k/10k/10k split, pixels in [0, 1] as the network is designed for. After each epoch the network
-is scored on validation, and on test only when validation accuracy sets a new best (the lab prints
-which epochs did).
-1. The reference 784-30-10, batch 10, 30 epochs, at the lab's fixed learning rate 0.01 and at 0.5,
-   the better-tuned rate (in 3-epoch trials 0.5 beat 0.1 at batch 10, and tied with 2 at batch 50).
-2. A sweep over k = 1, 2, 3 hidden layers of m = 16, 32, 64, 128 sigmoid units (lr 0.5, batch 50,
-   10 epochs), in NumPy and in Paddle; validation accuracy against m for each k, and the best (k, m).
-   The grid is sized to a budget of 15 minutes for the whole lab on 2 shared cores.
-References: the report's NumPy 784-30-10 reached 94.3% (30 epochs, eta 1.3, lambda 0.1, 79 s); a classic
-NumPy network of this kind ~95% (quadratic cost) and ~98% (cross-entropy + L2, 100 hidden units).
-
-    python labs/13_feedforward_design.py
-"""
+# %%
 import digits  # noqa: F401  (first: BLAS threads for NumPy, quiet logs for Paddle)
 import time
 
 from digits.data import load_course_data
-from digits.errors import run_main
-from digits.lab import lab_arguments, lab_folder, parse_lab_arguments
+from digits.lab import lab_setup
 from digits.numpy_nn import SGD, mlp, pixels_in_unit_range, train
-from digits.plots import plot_curves
+from digits.plots import LiveCurves
 from digits.prepare import ensure_datafile
 from digits.training import TrainConfig, fit
 from models import build_model
 
+# %% tags=["parameters"]
+epochs = 30  # epochs of the reference 784-30-10 runs
+seed = 0  # fixes the initial weights and the order of the batches
+sweep_epochs = 10  # epochs per sweep point
+quick = False  # one epoch for everything: a smoke test, as CI runs the labs
+
+# %%
+out = lab_setup("lab13", globals())  # a script's flags replace the values above; out = runs/lab13/<time>
+if quick:
+    sweep_epochs = 1
+datafile = ensure_datafile()
+splits = pixels_in_unit_range(load_course_data(datafile))
+
+# %% [markdown]
+# ## The network: sigmoid units, cross-entropy, L2
+# Each layer computes $z^l = a^{l-1} W^l + b^l$ and $a^l = \sigma(z^l)$, $\sigma(z) = 1/(1 + e^{-z})$, for every
+# layer up to the ten outputs, one per digit. The cost of a batch of $N$ images, $y$ the one-hot label, with
+# the L2 penalty on the weights (not the biases):
+#
+# $$C = -\frac{1}{N}\sum_n \sum_j \big[y_{nj} \ln a_{nj} + (1 - y_{nj}) \ln(1 - a_{nj})\big]
+#       + \frac{\lambda}{2n} \sum_w w^2, \qquad \frac{\lambda}{n} = \frac{5}{50\,000} = 10^{-4}.$$
+#
+# Backward: at the output the sigmoid's derivative cancels against the cost's, $\delta^L = \partial
+# C/\partial z^L = (a^L - y)/N$: no $\sigma'(z)$ factor is left to vanish when a unit is confidently wrong,
+# which is why this cost learns faster than the quadratic one. Further down, $\delta^l = (\delta^{l+1}
+# W^{l+1\top}) \odot a^l (1 - a^l)$; then $\partial C/\partial W^l = a^{l-1\top} \delta^l + \frac{\lambda}{n}
+# W^l$ and $\partial C/\partial b^l = \sum_n \delta^l_n$. The update,
+#
+# $$W \leftarrow W - \eta\Big(\frac{\partial C_0}{\partial W} + \frac{\lambda}{n} W\Big)
+#      = \Big(1 - \frac{\eta\lambda}{n}\Big) W - \eta \frac{\partial C_0}{\partial W},$$
+#
+# shrinks every weight a little at each step (weight decay) before the data's gradient moves it.
+# `digits.numpy_nn.mlp(..., "sigmoid", loss="sigmoid_ce", l2=...)` builds it from layers that compute
+# exactly these (`Sigmoid`, `SigmoidCrossEntropy`, and `Network`'s penalty).
+
+# %%
 L2 = 5.0 / 50_000
 FIXED_LR, TUNED_LR = 0.01, 0.5
 DEPTHS, WIDTHS = (1, 2, 3), (16, 32, 64, 128)
 
 
-def main():
-    parser = lab_arguments(__doc__, epochs=30)
-    parser.add_argument("--sweep-epochs", type=int, default=10, help="epochs per sweep point (default: %(default)s)")
-    args = parse_lab_arguments(parser)
-    sweep_epochs = 1 if args.quick else args.sweep_epochs
-    out = lab_folder("lab13")
-    datafile = ensure_datafile()
-    splits = pixels_in_unit_range(load_course_data(datafile))
-
-    for lr in (FIXED_LR, TUNED_LR):
-        print(f"--- 784-30-10, lr {lr}, batch 10, {args.epochs} epochs")
-        network = mlp([784, 30, 10], "sigmoid", loss="sigmoid_ce", l2=L2, seed=args.seed)
-        best, tested = {"valid": 0.0}, []
-
-        def test_on_new_best(record):
-            if record["valid_accuracy"] > best["valid"]:
-                best.update(valid=record["valid_accuracy"], test=network.accuracy(*splits["eval"]))
-                tested.append(record["epoch"])
-                record["note"] = f"  new best: test accuracy {100 * best['test']:.2f}%"
-
-        started = time.perf_counter()
-        train(network, SGD(lr), splits["train"], splits["valid"], epochs=args.epochs, batch_size=10, seed=args.seed,
-              after_epoch=test_on_new_best)
-        print(f"lr {lr}: best valid {100 * best['valid']:.2f}%, its test accuracy {100 * best['test']:.2f}%, "
-              f"test evaluated after epochs {tested}; {time.perf_counter() - started:.0f}s")
-
-    curves, best_points = {}, {}
-    for framework in ("numpy", "paddle"):
-        started = time.perf_counter()
-        for depth in DEPTHS:
-            accuracies = [sweep_point(framework, depth, width, sweep_epochs, args.seed, splits, datafile, out)
-                          for width in WIDTHS]
-            curves[f"{framework}, k={depth}"] = (list(WIDTHS), accuracies)
-            best_points.update({(framework, depth, width): a for width, a in zip(WIDTHS, accuracies)})
-        print(f"{framework} sweep: {len(DEPTHS) * len(WIDTHS)} networks in {time.perf_counter() - started:.0f}s")
-    plot_curves(curves, f"{out}/valid_accuracy_vs_width.png", "validation accuracy vs hidden width",
-                xlabel="m, units per hidden layer", ylabel="validation accuracy")
-
-    print(f"\n{'':8s}" + "".join(f"{f'm={w}':>9s}" for w in WIDTHS))
-    for framework in ("numpy", "paddle"):
-        for depth in DEPTHS:
-            print(f"{framework[:6]} k={depth}" + "".join(f"{100 * best_points[framework, depth, w]:8.2f}%" for w in WIDTHS))
-        (_, k, m), accuracy = max(((key, a) for key, a in best_points.items() if key[0] == framework), key=lambda p: p[1])
-        print(f"best for {framework}: k={k}, m={m}, valid accuracy {100 * accuracy:.2f}%")
+def sigmoid_net(hidden):
+    """784 -> hidden... -> 10, sigmoid units, one sigmoid per digit against the one-hot label, L2."""
+    return mlp([784, *hidden, 10], "sigmoid", loss="sigmoid_ce", l2=L2, seed=seed)
 
 
-def sweep_point(framework, depth, width, epochs, seed, splits, datafile, out):
+# %% [markdown]
+# ## 1. The reference 784-30-10 at two learning rates
+# Batch 10. The test set is scored only after an epoch that sets a new best validation accuracy, so the test
+# accuracy reported is that of the epoch validation would pick. The figure below the cell draws both runs'
+# validation accuracy after every epoch.
+
+# %%
+reference = LiveCurves("784-30-10, batch 10: validation accuracy", xlabel="epoch", ylabel="validation accuracy")
+for lr in (FIXED_LR, TUNED_LR):
+    print(f"--- 784-30-10, lr {lr}, batch 10, {epochs} epochs")
+    network = sigmoid_net([30])
+    best, tested = {"valid": 0.0}, []
+
+    def test_on_new_best(record):
+        reference.add(f"lr {lr}", record["epoch"], record["valid_accuracy"])
+        if record["valid_accuracy"] > best["valid"]:
+            best.update(valid=record["valid_accuracy"], test=network.accuracy(*splits["eval"]))
+            tested.append(record["epoch"])
+            record["note"] = f"  new best: test accuracy {100 * best['test']:.2f}%"
+
+    started = time.perf_counter()
+    train(network, SGD(lr), splits["train"], splits["valid"], epochs=epochs, batch_size=10, seed=seed,
+          after_epoch=test_on_new_best)
+    print(f"lr {lr}: best valid {100 * best['valid']:.2f}%, its test accuracy {100 * best['test']:.2f}%, "
+          f"test evaluated after epochs {tested}; {time.perf_counter() - started:.0f}s")
+reference.save(f"{out}/reference_valid_accuracy.png")
+
+# %% [markdown]
+# ## 2. How many hidden layers, how wide
+# Each sweep point trains a net of $k$ hidden layers of $m$ units for the sweep's epochs at the tuned rate,
+# batch 50, and reports its final validation accuracy. In NumPy the net is `sigmoid_net`; in Paddle the
+# same design (`models/sigmoid_mlp.py`) trains through the shared loop `digits.training.fit`, whose own loss
+# curves show below the cell for each point. The figure of validation accuracy against $m$ fills in as the
+# points finish.
+
+# %%
+def sweep_point(framework, depth, width, epochs):
     """Validation accuracy of a k-hidden-layer sigmoid net after `epochs` at the tuned lr, batch 50.
     Paddle reads the course file through the shared loop; its model maps the pixels to [0, 1] itself.
     (Paddle's weight decay also shrinks the biases, NumPy's only the weights: a negligible difference.)"""
     if framework == "numpy":
-        network = mlp([784, *[width] * depth, 10], "sigmoid", loss="sigmoid_ce", l2=L2, seed=seed)
+        network = sigmoid_net([width] * depth)
         return train(network, SGD(TUNED_LR), splits["train"], splits["valid"], epochs=epochs, batch_size=50,
                      seed=seed)[-1]["valid_accuracy"]
     config = TrainConfig(model="sigmoid_mlp", loss="sigmoid_ce", optimizer="sgd", lr=TUNED_LR, weight_decay=L2,
@@ -94,5 +127,27 @@ def sweep_point(framework, depth, width, epochs, seed, splits, datafile, out):
     return fit(config, network).epochs[-1]["valid_accuracy"]
 
 
-if __name__ == "__main__":
-    run_main(main)
+# %%
+sweep = LiveCurves("validation accuracy vs hidden width", xlabel="m, units per hidden layer",
+                   ylabel="validation accuracy")
+best_points = {}
+for framework in ("numpy", "paddle"):
+    started = time.perf_counter()
+    for depth in DEPTHS:
+        for width in WIDTHS:
+            best_points[framework, depth, width] = sweep_point(framework, depth, width, sweep_epochs)
+            sweep.add(f"{framework}, k={depth}", width, best_points[framework, depth, width])
+    print(f"{framework} sweep: {len(DEPTHS) * len(WIDTHS)} networks in {time.perf_counter() - started:.0f}s")
+sweep.save(f"{out}/valid_accuracy_vs_width.png")
+
+# %% [markdown]
+# ## The sweep's table
+# Validation accuracy per (k, m), and the best design in each framework.
+
+# %%
+print(f"{'':8s}" + "".join(f"{f'm={w}':>9s}" for w in WIDTHS))
+for framework in ("numpy", "paddle"):
+    for depth in DEPTHS:
+        print(f"{framework[:6]} k={depth}" + "".join(f"{100 * best_points[framework, depth, w]:8.2f}%" for w in WIDTHS))
+    (_, k, m), accuracy = max(((key, a) for key, a in best_points.items() if key[0] == framework), key=lambda p: p[1])
+    print(f"best for {framework}: k={k}, m={m}, valid accuracy {100 * accuracy:.2f}%")

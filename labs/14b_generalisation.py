@@ -1,15 +1,19 @@
-"""Lab 14b · Study notes — generalisation on MNIST, in Paddle.
+# %% [markdown]
+# # Lab 14b · Study notes: generalisation on MNIST, in Paddle
+#
+# Trained on 10,000 of the training images, so that over-fitting shows within a few epochs:
+#
+# 1. Dropout: an MLP 784-512-512-10 with and without dropout 0.5; the gap between train and test accuracy.
+# 2. Early stopping: train until the validation loss has not improved for 3 epochs, then go back to the best
+#    epoch's parameters and test those (the last epochs' ones are the over-fitted ones). The train and
+#    validation loss are drawn per epoch while it trains.
+# 3. K-fold cross-validation (K = 5) to choose the hidden width of a one-hidden-layer MLP.
+# 4. Data augmentation: random shifts (up to 2 pixels) and rotations (up to 10 degrees) for the course CNN,
+#    and their effect on test accuracy.
+#
+# As a script: `python labs/14b_generalisation.py` (`--help` lists its flags).
 
-Trained on 10,000 of the training images, so that over-fitting shows within a few epochs:
-1. Dropout: an MLP 784-512-512-10 with and without dropout 0.5; the gap between train and test accuracy.
-2. Early stopping: train until the validation loss has not improved for 3 epochs, then go back to the
-   best epoch's parameters and test those (the last epochs' ones are the over-fitted ones).
-3. K-fold cross-validation (K = 5) to choose the hidden width of a one-hidden-layer MLP.
-4. Data augmentation: random shifts (up to 2 pixels) and rotations (up to 10 degrees) for the course
-   CNN, and their effect on test accuracy.
-
-    python labs/14b_generalisation.py
-"""
+# %%
 import numpy as np
 from PIL import Image
 
@@ -17,15 +21,37 @@ import digits  # noqa: F401  (quiets Paddle's logging; import before paddle)
 import paddle
 from digits.data import FLAT, IMAGE
 from digits.dataset import MnistDataset
-from digits.errors import run_main
-from digits.lab import lab_arguments, lab_folder, parse_lab_arguments
-from digits.plots import plot_curves
+from digits.lab import lab_setup
+from digits.plots import LiveCurves
 from digits.training import seed_everything
 from models import build_model
 
+# %% tags=["parameters"]
+epochs = 10  # epochs of the dropout runs (early stopping may take up to 3x, the other parts half)
+seed = 0  # fixes Python, NumPy (folds, augmentation) and Paddle (weights, dropout, shuffling)
+quick = False  # one epoch on 1000 images: a smoke test, as CI runs the labs
+
+# %%
+out = lab_setup("lab14b", globals())  # a script's flags replace the values above; out = runs/lab14b/<time>
+count = 1000 if quick else 10_000
 WIDTHS, FOLDS = (32, 128, 512), 5
 
 
+def split(mode, shape, size=None):
+    """The first `size` images of a course split (all of them without a size), as a Paddle dataset."""
+    dataset = MnistDataset(mode, image_shape=shape, label_dtype="int64")
+    return paddle.io.Subset(dataset, range(min(size or len(dataset), len(dataset))))
+
+
+train_set, valid_set, test_set = split("train", FLAT, count), split("valid", FLAT, count // 5), split("eval", FLAT)
+print(f"train {len(train_set)}, valid {len(valid_set)}, test {len(test_set)} images")
+
+# %% [markdown]
+# ## The networks and the loop
+# A fully connected net, $h^l = \mathrm{relu}(h^{l-1} W^l + b^l)$, then ten scores and softmax cross-entropy,
+# trained by `paddle.Model.fit` (lab 10): lab 02's loop with Adam at 0.001, batch 100.
+
+# %%
 def mlp(hidden, dropout=0.0):
     layers = []
     for fan_in, fan_out in zip((784, *hidden[:-1]), hidden):
@@ -45,21 +71,108 @@ def accuracy(model, dataset):
     return model.evaluate(dataset, batch_size=500, verbose=0)["acc"]
 
 
-class BestEpoch(paddle.callbacks.Callback):
-    """The validation loss after every epoch, and a copy of the parameters of the epoch with the
-    lowest one (the first such epoch, as EarlyStopping counts it)."""
+# %% [markdown]
+# ## 1. Dropout
+# In training, each hidden unit's output is multiplied by its own random mask, $\tilde h = h \odot m$ with
+# $m = 0$ with probability $p$ and $m = 1/(1-p)$ otherwise; the backward pass multiplies the gradient by the
+# same mask, $\partial L/\partial h = \partial L/\partial \tilde h \odot m$. Since $E[m] = 1$, the net is used
+# unchanged at inference (`model.eval()` turns the masks off). No unit can rely on any other being there, so
+# the net cannot memorise the training images as easily: the train/test gap should narrow.
 
-    def __init__(self):
+# %%
+print("1. dropout")
+for dropout in (0.0, 0.5):
+    seed_everything(seed)
+    model = trained(mlp((512, 512), dropout), train_set, valid_set, epochs)
+    train_accuracy, test_accuracy = accuracy(model, train_set), accuracy(model, test_set)
+    print(f"   dropout {dropout}: train {100 * train_accuracy:.2f}%, test {100 * test_accuracy:.2f}%, "
+          f"gap {100 * (train_accuracy - test_accuracy):.2f} points")
+
+# %% [markdown]
+# ## 2. Early stopping
+# Train for up to 3x the epochs, scoring the validation set after each; `EarlyStopping` stops once the
+# validation loss has not improved for 3 epochs (patience 3). The last epochs' parameters are then the
+# over-fitted ones, so the callback below keeps a copy of the best epoch's parameters to go back to, and
+# draws the losses per epoch: the train loss keeps falling while the validation loss turns up.
+# (Paddle's `fit` reports as the validation loss the loss of the last validation batch of 100 images, and
+# `EarlyStopping` watches that number; the curve shows it as Paddle reports it.)
+
+# %%
+class BestEpoch(paddle.callbacks.Callback):
+    """The validation loss after every epoch, and a copy of the parameters of the epoch with the lowest one
+    (the first such epoch, as EarlyStopping counts it). `live` draws the epoch's mean train loss and the
+    validation loss."""
+
+    def __init__(self, live):
         super().__init__()
-        self.losses, self.best_state = [], None
+        self.live, self.losses, self.best_state, self.batch_losses = live, [], None, []
+
+    def on_train_batch_end(self, step, logs=None):
+        self.batch_losses.append(float(np.ravel(logs["loss"])[0]))
 
     def on_eval_end(self, logs=None):
         self.losses.append(float(np.ravel(logs["loss"])[0]))
+        self.live.add("train (mean over the epoch)", len(self.losses), float(np.mean(self.batch_losses)))
+        self.live.add("valid", len(self.losses), self.losses[-1])
+        self.batch_losses = []
         if self.losses[-1] < min(self.losses[:-1], default=float("inf")):
             # copies: the tensors of state_dict() are the live parameters, which the next epochs change
             self.best_state = {name: value.numpy().copy() for name, value in self.model.network.state_dict().items()}
 
 
+# %%
+print("2. early stopping on the validation loss (patience 3)")
+seed_everything(seed)
+live = LiveCurves("early stopping: loss per epoch", xlabel="epoch", ylabel="loss")
+record = BestEpoch(live)
+stopper = paddle.callbacks.EarlyStopping(monitor="loss", mode="min", patience=3, save_best_model=False)
+network = mlp((512, 512))
+model = trained(network, train_set, valid_set, 3 * epochs, [record, stopper])
+best = int(np.argmin(record.losses))
+print(f"   stopped after {len(record.losses)} of {3 * epochs} epochs; best validation loss "
+      f"{record.losses[best]:.4f} at epoch {best + 1}; test accuracy at the last epoch "
+      f"{100 * accuracy(model, test_set):.2f}%")
+network.set_state_dict(record.best_state)
+restored_loss = float(np.ravel(model.evaluate(valid_set, batch_size=100, verbose=0)["loss"])[0])  # as fit measured it
+print(f"   restored the parameters of epoch {best + 1} (validation loss {restored_loss:.4f}): "
+      f"test accuracy at the best epoch {best + 1} {100 * accuracy(model, test_set):.2f}%")
+live.add("best epoch (restored)", best + 1, record.losses[best])
+live.save(f"{out}/early_stopping.png")
+
+# %% [markdown]
+# ## 3. K-fold cross-validation of the hidden width
+# Split the training images into $K = 5$ folds; for each width train $K$ times, each time on four folds, and
+# score the held-out fold. The mean of the $K$ scores estimates how the width does on images it was not
+# trained on, without touching the test set (and with every image used for both training and scoring); the
+# spread says how much to trust a difference. The chosen width is then trained on all the training images
+# and tested once.
+
+# %%
+print(f"3. {FOLDS}-fold cross-validation of the hidden width")
+folds = np.array_split(np.random.default_rng(seed).permutation(len(train_set)), FOLDS)
+scores = {}
+for width in WIDTHS:
+    scores[width] = []
+    for k in range(FOLDS):
+        seed_everything(seed)
+        held_out = paddle.io.Subset(train_set, folds[k].tolist())
+        rest = paddle.io.Subset(train_set, np.concatenate(folds[:k] + folds[k + 1:]).tolist())
+        scores[width].append(accuracy(trained(mlp((width,)), rest, None, max(1, epochs // 2)), held_out))
+    print(f"   width {width:4d}: accuracy {100 * np.mean(scores[width]):.2f}% +- {100 * np.std(scores[width]):.2f} "
+          f"over the folds")
+chosen = max(WIDTHS, key=lambda w: np.mean(scores[w]))
+seed_everything(seed)
+final = trained(mlp((chosen,)), train_set, None, max(1, epochs // 2))
+print(f"   chosen width {chosen}: test accuracy {100 * accuracy(final, test_set):.2f}%")
+
+# %% [markdown]
+# ## 4. Data augmentation for the CNN
+# Each time a training image is drawn it is turned by a random angle of up to 10 degrees and moved by up to
+# 2 pixels: new images of the same digits, for free. The CNN (lab 03's) sees a slightly different set every
+# epoch, which makes memorising harder; whether it helps depends on how far the shifted digits are from the
+# test ones.
+
+# %%
 class Augmented(paddle.io.Dataset):
     """Each time an image is drawn: a random rotation of up to `degrees` and a shift of up to `pixels`."""
 
@@ -80,66 +193,11 @@ class Augmented(paddle.io.Dataset):
         return len(self.base)
 
 
-def main():
-    args = parse_lab_arguments(lab_arguments(__doc__, epochs=10))
-    count = 1000 if args.quick else 10_000
-    out = lab_folder("lab14b")
-
-    def split(mode, shape, size=None):
-        dataset = MnistDataset(mode, image_shape=shape, label_dtype="int64")
-        return paddle.io.Subset(dataset, range(min(size or len(dataset), len(dataset))))
-
-    train_set, valid_set, test_set = split("train", FLAT, count), split("valid", FLAT, count // 5), split("eval", FLAT)
-
-    print("1. dropout")
-    for dropout in (0.0, 0.5):
-        seed_everything(args.seed)
-        model = trained(mlp((512, 512), dropout), train_set, valid_set, args.epochs)
-        train_accuracy, test_accuracy = accuracy(model, train_set), accuracy(model, test_set)
-        print(f"   dropout {dropout}: train {100 * train_accuracy:.2f}%, test {100 * test_accuracy:.2f}%, "
-              f"gap {100 * (train_accuracy - test_accuracy):.2f} points")
-
-    print("2. early stopping on the validation loss (patience 3)")
-    seed_everything(args.seed)
-    record = BestEpoch()
-    stopper = paddle.callbacks.EarlyStopping(monitor="loss", mode="min", patience=3, save_best_model=False)
-    network = mlp((512, 512))
-    model = trained(network, train_set, valid_set, 3 * args.epochs, [record, stopper])
-    best = int(np.argmin(record.losses))
-    print(f"   stopped after {len(record.losses)} of {3 * args.epochs} epochs; best validation loss "
-          f"{record.losses[best]:.4f} at epoch {best + 1}; test accuracy at the last epoch "
-          f"{100 * accuracy(model, test_set):.2f}%")
-    network.set_state_dict(record.best_state)
-    restored_loss = float(np.ravel(model.evaluate(valid_set, batch_size=100, verbose=0)["loss"])[0])  # as fit measured it
-    print(f"   restored the parameters of epoch {best + 1} (validation loss {restored_loss:.4f}): "
-          f"test accuracy at the best epoch {best + 1} {100 * accuracy(model, test_set):.2f}%")
-    plot_curves({"validation loss": (list(range(1, len(record.losses) + 1)), record.losses)},
-                f"{out}/early_stopping.png", "validation loss per epoch", xlabel="epoch", ylabel="loss")
-
-    print(f"3. {FOLDS}-fold cross-validation of the hidden width")
-    folds = np.array_split(np.random.default_rng(args.seed).permutation(count), FOLDS)
-    scores = {}
-    for width in WIDTHS:
-        scores[width] = []
-        for k in range(FOLDS):
-            seed_everything(args.seed)
-            held_out = paddle.io.Subset(train_set, folds[k].tolist())
-            rest = paddle.io.Subset(train_set, np.concatenate(folds[:k] + folds[k + 1:]).tolist())
-            scores[width].append(accuracy(trained(mlp((width,)), rest, None, max(1, args.epochs // 2)), held_out))
-        print(f"   width {width:4d}: accuracy {100 * np.mean(scores[width]):.2f}% +- {100 * np.std(scores[width]):.2f} over the folds")
-    chosen = max(WIDTHS, key=lambda w: np.mean(scores[w]))
-    seed_everything(args.seed)
-    final = trained(mlp((chosen,)), train_set, None, max(1, args.epochs // 2))
-    print(f"   chosen width {chosen}: test accuracy {100 * accuracy(final, test_set):.2f}%")
-
-    print("4. data augmentation for the CNN")
-    cnn_train, cnn_test = split("train", IMAGE, count), split("eval", IMAGE)
-    background = float(cnn_train[0][0].min())
-    for name, dataset in (("plain", cnn_train), ("shifted + rotated", Augmented(cnn_train, background, seed=args.seed))):
-        seed_everything(args.seed)
-        model = trained(build_model("cnn", 10), dataset, None, max(1, args.epochs // 2))
-        print(f"   {name:18s}: test accuracy {100 * accuracy(model, cnn_test):.2f}%")
-
-
-if __name__ == "__main__":
-    run_main(main)
+# %%
+print("4. data augmentation for the CNN")
+cnn_train, cnn_test = split("train", IMAGE, count), split("eval", IMAGE)
+background = float(cnn_train[0][0].min())
+for name, dataset in (("plain", cnn_train), ("shifted + rotated", Augmented(cnn_train, background, seed=seed))):
+    seed_everything(seed)
+    model = trained(build_model("cnn", 10), dataset, None, max(1, epochs // 2))
+    print(f"   {name:18s}: test accuracy {100 * accuracy(model, cnn_test):.2f}%")

@@ -1,7 +1,19 @@
 """The NumPy-track labs run end to end in quick mode and show what they claim."""
+import os
 import re
 
+import nbformat
+
 from conftest import run_lab, run_script
+
+
+def images_in_cell(tmp_path, name, text):
+    """How many figures the code cell of the executed notebook tmp_path/<lab>.ipynb whose source holds `text`
+    shows (a live curve is one figure, updated in place)."""
+    notebook = nbformat.read(str(tmp_path / f"{os.path.splitext(name)[0]}.ipynb"), as_version=4)
+    cells = [cell for cell in notebook.cells if cell.cell_type == "code" and text in cell.source]
+    assert len(cells) == 1, text
+    return sum("image/png" in output.get("data", {}) for output in cells[0].outputs)
 
 
 def test_lab11_gradient_check_and_training(tmp_path, small_datafile):
@@ -9,7 +21,9 @@ def test_lab11_gradient_check_and_training(tmp_path, small_datafile):
     errors = [float(e) for e in re.findall(r"^  \d\.[Wb]\s+([\d.e+-]+)$", out, re.M)]
     assert len(errors) == 4 and max(errors) <= 1e-6
     assert float(re.search(r"test accuracy ([\d.]+)%", out).group(1)) > 20  # one epoch of 20 steps; chance is 10
-    assert len(list(tmp_path.glob("runs/lab11/*/*.png"))) == 2
+    assert "this lab's TwoLayerNet and digits.numpy_nn.mlp([784, 50, 10]): same loss and gradients: True" in out
+    assert {path.name for path in tmp_path.glob("runs/lab11/*/*.png")} == {"accuracy.png", "loss.png"}
+    assert images_in_cell(tmp_path, "11_numpy_two_layer_net.py", "history = train(") == 2  # the two live curves
 
 
 def lab12_table(out):
@@ -38,7 +52,7 @@ def check_lab12_tests_the_best_epochs(out):
 
 
 def test_lab12_reads_idx_and_tabulates_the_study(tmp_path, small_datafile, source):
-    out = run_lab("12_numpy_three_layer_mlp.py", tmp_path, small_datafile, "--source", source)
+    out = run_lab("12_numpy_three_layer_mlp.py", tmp_path, small_datafile, source=source)
     accuracy = {(hidden, batch, decay): test for hidden, batch, decay, _, _, test in lab12_table(out)}
     for hidden in ("32/16", "128/128", "64/32"):  # more, smaller steps per epoch: the report's finding
         for batch in (20, 16, 10):
@@ -46,6 +60,9 @@ def test_lab12_reads_idx_and_tabulates_the_study(tmp_path, small_datafile, sourc
     check_lab12_tests_the_best_epochs(out)
     assert "best so far: parameters saved" in out
     assert len(list(tmp_path.glob("runs/lab12/*/*.npz"))) == 14  # the best parameters of each run
+    assert {path.name for path in tmp_path.glob("runs/lab12/*/*.png")} == {
+        "valid_accuracy_32-16.png", "valid_accuracy_128-128.png", "valid_accuracy_64-32.png"}
+    assert images_in_cell(tmp_path, "12_numpy_three_layer_mlp.py", "for hidden, batch_size, decay in STUDY") == 3
 
 
 def test_lab12_tests_the_epoch_with_the_best_validation_accuracy(tmp_path, source):
@@ -75,9 +92,12 @@ def test_lab11b_numpy_and_paddle_agree(tmp_path, small_datafile):
 
 
 def test_lab12_without_the_idx_folder(tmp_path, small_datafile):
+    done = run_script(["labs/12_numpy_three_layer_mlp.py", "--help"], tmp_path)
+    assert done.returncode == 0 and "--source SOURCE" in done.stdout and "--images IMAGES" in done.stdout
     done = run_script(["labs/12_numpy_three_layer_mlp.py", "--quick", "--source", str(tmp_path / "none")], tmp_path,
                       small_datafile)
-    assert done.returncode == 2 and "does not exist: this lab reads the IDX files themselves" in done.stderr
+    assert done.returncode != 0 and "does not exist: this lab reads the IDX files themselves" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_lab13_design_sweep_in_numpy_and_paddle(tmp_path, small_datafile):
@@ -90,7 +110,9 @@ def test_lab13_design_sweep_in_numpy_and_paddle(tmp_path, small_datafile):
         assert len(rows) == 3
         k, m, best = re.search(rf"best for {framework}: k=(\d), m=(\d+), valid accuracy ([\d.]+)%", out).groups()
         assert float(best) > 25
-    assert list(tmp_path.glob("runs/lab13/*/valid_accuracy_vs_width.png"))
+    assert {path.name for path in tmp_path.glob("runs/lab13/*/*.png")} == {
+        "reference_valid_accuracy.png", "valid_accuracy_vs_width.png"}
+    assert images_in_cell(tmp_path, "13_feedforward_design.py", "for lr in (FIXED_LR, TUNED_LR)") == 1
 
 
 def test_lab14a_regression_capacity_and_sparsity(tmp_path, small_datafile):
@@ -103,6 +125,7 @@ def test_lab14a_regression_capacity_and_sparsity(tmp_path, small_datafile):
     assert l1 > l2  # L1 gives a sparse model
     figures = {path.name for path in tmp_path.glob("runs/lab14a/*/*.png")}
     assert figures == {"one_variable.png", "polynomial.png", "regression_losses.png", "under_over_fitting.png"}
+    assert images_in_cell(tmp_path, "14a_regression_and_fitting.py", "live.save(") == 1  # the live loss curves
 
 
 def test_lab14b_generalisation(tmp_path, small_datafile):
@@ -118,3 +141,4 @@ def test_lab14b_generalisation(tmp_path, small_datafile):
     tests = [float(a) for a in re.findall(r"(?:plain|shifted \+ rotated)\s+: test accuracy ([\d.]+)%", out)]
     assert len(tests) == 2 and min(tests) > 15
     assert list(tmp_path.glob("runs/lab14b/*/early_stopping.png"))
+    assert images_in_cell(tmp_path, "14b_generalisation.py", "live.save(") == 1  # train and valid loss, live
