@@ -139,6 +139,9 @@ def _show_user_errors_in_script():
     def hook(kind, error, traceback):
         if issubclass(kind, UserError):
             print(f"error: {error}", file=sys.stderr)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(2)  # as run_main's exit code for a user error (a hook cannot set it; an uncaught error gives 1)
         elif issubclass(kind, KeyboardInterrupt):
             print("interrupted", file=sys.stderr)
         else:

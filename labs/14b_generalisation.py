@@ -63,7 +63,10 @@ def trained(network, train_set, valid_set, epochs, callbacks=()):
     model = paddle.Model(network)
     model.prepare(paddle.optimizer.Adam(learning_rate=0.001, parameters=network.parameters()),
                   paddle.nn.CrossEntropyLoss(), paddle.metric.Accuracy())
-    model.fit(train_set, valid_set, batch_size=100, epochs=epochs, shuffle=True, verbose=0, callbacks=list(callbacks))
+    # paddle.Model reports the loss of the last evaluation batch as "the" validation loss: one batch holding
+    # the whole validation set makes it the mean over every image, which early stopping should judge
+    valid = paddle.io.DataLoader(valid_set, batch_size=len(valid_set)) if valid_set is not None else None
+    model.fit(train_set, valid, batch_size=100, epochs=epochs, shuffle=True, verbose=0, callbacks=list(callbacks))
     return model
 
 
@@ -94,8 +97,9 @@ for dropout in (0.0, 0.5):
 # validation loss has not improved for 3 epochs (patience 3). The last epochs' parameters are then the
 # over-fitted ones, so the callback below keeps a copy of the best epoch's parameters to go back to, and
 # draws the losses per epoch: the train loss keeps falling while the validation loss turns up.
-# (Paddle's `fit` reports as the validation loss the loss of the last validation batch of 100 images, and
-# `EarlyStopping` watches that number; the curve shows it as Paddle reports it.)
+# (Paddle's `fit` reports as the validation loss the loss of the *last validation batch*, and
+# `EarlyStopping` watches that number: `trained()` above hands it the validation set as one batch, so the
+# number is the mean over all of it.)
 
 # %%
 class BestEpoch(paddle.callbacks.Callback):
@@ -133,7 +137,7 @@ print(f"   stopped after {len(record.losses)} of {3 * epochs} epochs; best valid
       f"{record.losses[best]:.4f} at epoch {best + 1}; test accuracy at the last epoch "
       f"{100 * accuracy(model, test_set):.2f}%")
 network.set_state_dict(record.best_state)
-restored_loss = float(np.ravel(model.evaluate(valid_set, batch_size=100, verbose=0)["loss"])[0])  # as fit measured it
+restored_loss = float(np.ravel(model.evaluate(valid_set, batch_size=len(valid_set), verbose=0)["loss"])[0])  # as fit
 print(f"   restored the parameters of epoch {best + 1} (validation loss {restored_loss:.4f}): "
       f"test accuracy at the best epoch {best + 1} {100 * accuracy(model, test_set):.2f}%")
 live.add("best epoch (restored)", best + 1, record.losses[best])
