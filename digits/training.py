@@ -78,7 +78,8 @@ class TrainConfig:
     visualdl: bool = option(False, "also log scalars for VisualDL in RUN/visualdl (pip install visualdl; view: "
                                    "visualdl --logdir RUN/visualdl -L en)")
     out: str = option(None, "run folder to create (default: runs/<time>-<model>-<loss>-<optimizer>)")
-    data: str = option(None, "the course data file (default: work/mnist.json.gz, or MNIST_JSON)")
+    data: str = option(None, "the course data file (default: MNIST_JSON, else work/mnist.json.gz, else AI "
+                             "Studio's data/data*/mnist.json.gz)")
     source: str = option(None, "folder of the four MNIST .gz files, to build a missing data file from")
     onednn: bool = option(True, "run conv layers on oneDNN's kernels (digits.onednn.accelerate); --no-onednn: "
                                 "Paddle's own, as the course ran them")

@@ -32,7 +32,7 @@ from digits.errors import UserError
 from digits.idx import FILES
 from digits.lab import lab_setup
 from digits.plots import LiveCurves
-from digits.prepare import default_datafile
+from digits.prepare import default_idx_folder
 from digits.training import seed_everything
 
 # %% tags=["parameters"]
@@ -51,7 +51,7 @@ out = lab_setup("lab00", globals())  # a script's flags replace the values above
 # instead of downloading them. One sample is an image and a label of shape `[1]`.
 
 # %%
-source = source or os.environ.get("MNIST_SOURCE") or os.path.join(os.path.dirname(default_datafile()), "mnist-idx")
+source = source or os.environ.get("MNIST_SOURCE") or default_idx_folder()
 if not all(os.path.exists(os.path.join(source, name)) for name in FILES.values()):
     raise UserError(f"{source} does not hold the four MNIST .gz files: set source to that folder (a script: "
                     f"--source DIR); paddle.vision reads them there instead of downloading")

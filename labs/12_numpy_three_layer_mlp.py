@@ -34,7 +34,7 @@ from digits.idx import read_source
 from digits.lab import lab_setup
 from digits.numpy_nn import SGD, mlp, train
 from digits.plots import LiveCurves
-from digits.prepare import default_datafile
+from digits.prepare import default_idx_folder
 
 # %% tags=["parameters"]
 epochs = 10  # passes over the training images of each run
@@ -54,7 +54,7 @@ out = lab_setup("lab12", globals())  # a script's flags replace the values above
 # %%
 if images < 0:
     raise UserError(f"images = {images}: give a number of images, or 0 for all of them")
-source = source or os.environ.get("MNIST_SOURCE") or os.path.join(os.path.dirname(default_datafile()), "mnist-idx")
+source = source or os.environ.get("MNIST_SOURCE") or default_idx_folder()
 if not os.path.isdir(source):
     raise UserError(f"{source} does not exist: this lab reads the IDX files themselves, pass --source DIR")
 arrays, _ = read_source(source)
