@@ -163,25 +163,3 @@ def _show_user_errors_in_notebook():
 
     get_ipython().set_custom_exc((UserError,), show)
 
-
-# --- transitional: the labs not yet in the percent format still call these; removed once all are converted ---
-def lab_arguments(doc, epochs):
-    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_config_arguments(parser, names=("epochs", "seed", "onednn"))
-    parser.set_defaults(epochs=epochs)
-    parser.add_argument("--quick", action="store_true", help="one epoch only, to check that the lab runs")
-    return parser
-
-
-def parse_lab_arguments(parser):
-    args = parser.parse_args()
-    use_onednn(args.onednn)
-    if args.quick:
-        args.epochs = 1
-    return args
-
-
-def lab_folder(lab):
-    path = new_run_path(os.path.join("runs", lab), "run")
-    os.makedirs(path, exist_ok=True)
-    return path
