@@ -368,6 +368,8 @@ class OneDNNConv2D(paddle.nn.Conv2D):
 
     def forward(self, x):
         if not self.supports(x):
+            # the base class named, not super(): Paddle 2.6's to_static runs a rewritten copy of this method,
+            # in which a zero-argument super() fails ("super(): no arguments")
             return paddle.nn.Conv2D.forward(self, x)
         return _OneDNNFunction.apply(x.contiguous(), self.weight, self.bias, self.plan(x))
 
