@@ -379,10 +379,12 @@ def accelerate(model):
 
     Each layer keeps its identity, parameters and state_dict (only its class changes), so an optimizer
     built before still updates the same tensors and checkpoints interchange. Nothing changes when
-    use_onednn(False) was called or oneDNN cannot be loaded here. The first swap also gives Paddle one
-    thread per usable core, unless the user set OMP_NUM_THREADS (Paddle's own default is one thread)."""
+    use_onednn(False) was called, oneDNN cannot be loaded here, or Paddle's device is not the CPU (a GPU
+    build ships oneDNN too, but these kernels read the tensors' memory as host memory). The first swap also
+    gives Paddle one thread per usable core, unless the user set OMP_NUM_THREADS (Paddle's own default is
+    one thread)."""
     global _threads_set
-    if not using_onednn():
+    if not using_onednn() or not paddle.get_device().startswith("cpu"):
         return model
     for layer in model.sublayers(include_self=True):
         if type(layer) is paddle.nn.Conv2D:
