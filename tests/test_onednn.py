@@ -37,12 +37,13 @@ def close(actual, expected, rtol=1e-4):
     np.testing.assert_allclose(actual, expected, rtol=0, atol=rtol * max(float(np.abs(expected).max()), 1e-6))
 
 
-def outputs_and_grads(function, layer, x, needs_input_grad=True):
-    """f(x), and the gradients of a fixed non-linear function of it w.r.t. x (if needed), weight and bias."""
+def outputs_and_grads(function, layer, x, needs_input_grad=True, keep=None):
+    """f(x), and the gradients of a fixed non-linear function of it w.r.t. x (if needed), weight and bias;
+    `keep` (0/1 per output) leaves outputs out of that function."""
     x = x.detach()
     x.stop_gradient = not needs_input_grad
     out = function(x)
-    loss = (out * out).sum() + out.sum()
+    loss = ((out * out + out) * (1 if keep is None else paddle.to_tensor(keep))).sum()
     grads = paddle.autograd.grad([loss], ([x] if needs_input_grad else []) + [layer.weight, layer.bias])
     return [out.numpy()] + [g.numpy() for g in grads]
 
@@ -111,10 +112,26 @@ def test_conv_relu_pool_on_tied_digits(digits_batch, cin, cout, k, stride, pad):
     reference, onednn = twin_layers(cin, cout, k, stride, pad)
     pool = paddle.nn.MaxPool2D(kernel_size=2, stride=2)
     x = channels_from(digits_batch[0], cin)
-    expected = outputs_and_grads(lambda v: pool(F.relu(reference(v))), reference, x, needs_input_grad=False)
-    actual = outputs_and_grads(lambda v: conv_relu_pool(onednn, pool, v), onednn, x, needs_input_grad=False)
+    # A window whose two largest values differ, but by no more than float rounding, is a near-tie between
+    # *different* patches: the two implementations may resolve it differently, which moves the weight
+    # gradient (seen with Paddle 2.6's reference kernels). Those windows are left out of the loss; exact
+    # ties (equal patches, the point of this test) stay in.
+    keep = ~near_but_unequal_windows(reference(x).numpy())
+    expected = outputs_and_grads(lambda v: pool(F.relu(reference(v))), reference, x, False, keep.astype("float32"))
+    actual = outputs_and_grads(lambda v: conv_relu_pool(onednn, pool, v), onednn, x, False, keep.astype("float32"))
+    assert keep.mean() > 0.9
     for got, want in zip(actual, expected):
         close(got, want)
+
+
+def near_but_unequal_windows(conv_output):
+    """Per 2x2 max-pool window of relu(conv_output): its two largest values differ by (0, 1e-5 of the range]."""
+    batch, channels, height, width = conv_output.shape
+    windows = conv_output[:, :, :height // 2 * 2, :width // 2 * 2].reshape(
+        batch, channels, height // 2, 2, width // 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(batch, channels, height // 2, width // 2, 4)
+    top = np.sort(np.maximum(windows, 0), axis=-1)
+    gap = top[..., -1] - top[..., -2]
+    return (top[..., -1] > 0) & (gap > 0) & (gap <= 1e-5 * np.abs(conv_output).max())
 
 
 @pytest.mark.parametrize("name", ["cnn", "fast_cnn"])
