@@ -6,7 +6,10 @@ import pytest
 
 import digits
 
-tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+try:
+    import tomllib  # Python 3.11+
+except ImportError:  # Python 3.10 (AI Studio's): tomli, the package tomllib came from (pytest needs it there)
+    tomllib = pytest.importorskip("tomli")
 
 
 def project():
