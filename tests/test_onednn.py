@@ -159,8 +159,11 @@ def test_course_cnn_trains_like_paddle_layers(digits_batch, name):
     np.testing.assert_allclose(histories[1], histories[0], rtol=1e-4)
     assert histories[1][-1] < histories[1][0]          # it learns
     assert weights[0].keys() == weights[1].keys()      # checkpoints interchange
+    # Adam moves a parameter by about lr per step whatever its gradient's size, so a max-pool near-tie that
+    # the two implementations resolve differently (an undefined choice) can move a small parameter by a
+    # sizeable share of its value: the weights are compared against what 5 steps can move them, lr * 5
     for name in weights[0]:
-        close(weights[1][name], weights[0][name], rtol=1e-3)
+        np.testing.assert_allclose(weights[1][name], weights[0][name], rtol=0, atol=1e-2 * 0.001 * 5)
 
 
 def test_accelerate_keeps_the_layers_and_their_course_names():
