@@ -11,7 +11,7 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM (kill, a job scheduler, a closing terminal), handled like Ctrl-C."""
 
 
-def _terminate(signum, frame):
+def terminate(signum, frame):
     raise Terminated()
 
 
@@ -21,7 +21,7 @@ def run_main(main):
     # Paddle installs a SIGTERM handler at import that prints a C++ stack dump; entry points import
     # Paddle before calling run_main, so this handler replaces it. Atomic writes and checkpoints
     # then clean up as on Ctrl-C.
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGTERM, terminate)
     try:
         return main()
     except UserError as error:

@@ -21,13 +21,14 @@ import sys
 from dataclasses import fields
 
 from .cli import add_config_arguments
-from .errors import Terminated, UserError
+from .errors import UserError, terminate
 from .onednn import use_onednn
 from .plots import in_notebook
 from .runs import new_run_path
 from .training import TrainConfig
 
 CHECKS = {f.name: f.metadata["check"] for f in fields(TrainConfig)}  # epochs, seed, ...: as train.py checks them
+COMMON = ("epochs", "seed", "quick", "onednn")  # the parameters most labs have: checked in a notebook too
 
 
 def lab_setup(lab, parameters):
@@ -36,12 +37,13 @@ def lab_setup(lab, parameters):
     Afterwards quick=True has set epochs to 1, onednn has picked the convolution kernels, and a UserError
     raised later by the lab shows as one line (error: ...), not a traceback.
     """
-    names = parameter_names(parameters)
+    cell = parameters_cell(parameters.get("__file__"))  # {name: help}; None in a notebook (it has no file)
+    names = list(cell) if cell is not None else [name for name in COMMON if name in parameters]
     if in_notebook():
         _show_user_errors_in_notebook()
     else:
         _show_user_errors_in_script()
-        flags = parse_flags(parameters.get("__file__"), {name: parameters[name] for name in names})
+        flags = parse_flags(parameters.get("__file__"), {name: parameters[name] for name in names}, cell or {})
         parameters.update(vars(flags))
     for name in names:
         problem = CHECKS[name](parameters[name]) if CHECKS.get(name) else None
@@ -54,15 +56,6 @@ def lab_setup(lab, parameters):
     path = new_run_path(os.path.join("runs", lab), "run")
     os.makedirs(path, exist_ok=True)
     return path
-
-
-def parameter_names(parameters):
-    """The names the parameters cell assigns, in order: read from the lab's file in a script; in a
-    notebook, the usual ones that are set (a notebook has no file to read)."""
-    cell = parameters_cell(parameters.get("__file__"))
-    if cell is None:
-        return [name for name in ("epochs", "seed", "quick", "onednn") if name in parameters]
-    return list(cell)
 
 
 def parameters_cell(path):
@@ -88,9 +81,9 @@ def parameters_cell(path):
     return cell
 
 
-def parse_flags(path, values):
-    """The command line's values for the lab's parameters: one flag per parameter, defaults from the cell."""
-    helps = parameters_cell(path) or {}
+def parse_flags(path, values, helps):
+    """The command line's values for the lab's parameters: one flag per parameter, defaults from the cell,
+    help from `helps` (the comments on the cell's lines)."""
     title = _title(path)
     parser = argparse.ArgumentParser(description=title)
     declared = [name for name in values if name in CHECKS]  # as train.py declares them: same help and checks
@@ -148,11 +141,7 @@ def _show_user_errors_in_script():
             sys.__excepthook__(kind, error, traceback)
 
     sys.excepthook = hook
-    signal.signal(signal.SIGTERM, _terminate)  # replaces Paddle's handler, which prints a C++ stack dump
-
-
-def _terminate(signum, frame):
-    raise Terminated()
+    signal.signal(signal.SIGTERM, terminate)  # replaces Paddle's handler, which prints a C++ stack dump
 
 
 def _show_user_errors_in_notebook():
