@@ -2,22 +2,18 @@
 
     python eval.py runs/RUN                      # loss, accuracy, per-class accuracy, confusion matrix
     python eval.py runs/RUN --split valid
-    python eval.py runs/RUN --image my_digit.png another.jpg
+    python eval.py runs/RUN --image my_digit.png another.jpg   # and what the network saw: RUN/images.png
     python eval.py runs/lab09/TIME/export       # an exported (static-graph) model works the same way
 """
 import argparse
 import os
 
 import digits  # noqa: F401  (quiets Paddle's logging; import before paddle)
-from digits.data import load_course_data, load_data
+from digits.data import load_data
 from digits.errors import run_main
-from digits.evaluation import predict_photos, report
-from digits.onednn import accelerate
-from digits.export import is_export, load_exported, read_meta
+from digits.evaluation import load_trained, predict_photos, report
 from digits.prepare import ensure_datafile
-from digits.runs import Run, load_weights
-from digits.training import label_dtype, num_outputs
-from models import build_model
+from digits.training import label_dtype
 
 
 def parse_args():
@@ -31,20 +27,10 @@ def parse_args():
 
 def main():
     args = parse_args()
-    if is_export(args.run):
-        model, loss, trained_on = load_exported(args.run), read_meta(args.run)["loss"], None
-    else:
-        run = Run.open(args.run)
-        config = run.config
-        model = load_weights(build_model(config["model"], num_outputs(config["loss"])), run.model_file())
-        if config.get("onednn", True):  # the kernels it was trained on, so eval repeats training's numbers
-            accelerate(model)
-        loss, trained_on = config["loss"], config["data"]
-    model.eval()
+    model, loss, trained_on = load_trained(args.run)
     datafile = ensure_datafile(args.data or (trained_on if trained_on and os.path.exists(trained_on) else None))
     if args.image:
-        predict_photos(model, loss, args.image, load_course_data(datafile).pixel_range,
-                       os.path.join(args.run, "images.png"), model.input_shape)
+        predict_photos(model, loss, args.image, datafile, os.path.join(args.run, "images.png"))
     else:
         loader = load_data(args.split, 500, image_shape=model.input_shape, label_dtype=label_dtype(loss), datafile=datafile)
         report(model, loss, loader, args.split, os.path.join(args.run, f"confusion-{args.split}.png"))

@@ -29,6 +29,9 @@ PRESETS = {
     "minute": {"model": "fast_cnn", "lr": 0.005, "lr_schedule": "onecycle", "shift": 1, "epochs": 4},
     # models/wide_cnn.py (32 and 64 channels, batch norm, a hidden layer), shifts and turns, one cycle
     "best": {"model": "wide_cnn", "lr": 0.003, "lr_schedule": "onecycle", "shift": 2, "rotate": 10, "epochs": 20},
+    # the course CNN again, taught other writers' pens, sizes and slants: the app's model (README, "Draw a digit")
+    "robust": {"model": "fast_cnn", "lr": 0.005, "lr_schedule": "onecycle", "shift": 2, "rotate": 10, "scale": 0.2,
+               "stroke": 0.7, "epochs": 10},
 }
 # What a resumed run may change: how long it trains and where.
 RESUMABLE = ("epochs", "device")

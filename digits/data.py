@@ -131,7 +131,7 @@ def _write_cache(caches, splits, pixel_range, path):
 
 
 def load_data(mode="train", batch_size=100, *, image_shape=FLAT, label_dtype="float32", datafile=None, shard=None,
-              shift=0, rotate=0):
+              shift=0, rotate=0, scale=0, stroke=0):
     """The course's loader: return a generator function over (images, labels) batches of `mode`.
 
     Train mode is shuffled on every pass (NumPy's global RNG, so --seed fixes it); valid and eval are
@@ -141,7 +141,9 @@ def load_data(mode="train", batch_size=100, *, image_shape=FLAT, label_dtype="fl
     epoch: all ranks draw the same order (same seed) and take every world_size-th image of it.
     shift=N (train mode only) moves each training image by a random offset of up to N pixels in each
     direction, a new one every epoch: augmentation, so the network learns that position doesn't matter.
-    rotate=D (train mode only) first turns each one by a random angle of up to D degrees either way.
+    rotate=D (train mode only) first turns each one by a random angle of up to D degrees either way,
+    scale=S resizes it by a random factor in [1 - S, 1 + S], and before that stroke=W thickens or thins
+    its strokes by up to W pixels on each side: other writers' pens, sizes and slants.
     """
     data = load_course_data(datafile)
     images, labels = data[mode]
@@ -156,8 +158,10 @@ def load_data(mode="train", batch_size=100, *, image_shape=FLAT, label_dtype="fl
         for start in range(0, len(order) if order is not None else count, batch_size):
             batch = order[start:start + batch_size] if order is not None else slice(start, start + batch_size)
             batch_images = images[batch]
-            if rotate and augment:
-                batch_images = rotated(batch_images, rotate, background)
+            if stroke and augment:
+                batch_images = restroked(batch_images, stroke, background)
+            if (rotate or scale) and augment:
+                batch_images = warped(batch_images, rotate, scale, background)
             if shift and augment:
                 batch_images = shifted(batch_images, shift, background)
             yield (batch_images.reshape(-1, *image_shape),
@@ -176,17 +180,25 @@ def shifted(images, max_shift, background):
     return padded[np.arange(count)[:, None, None], rows[:, :, None], cols[:, None, :]].reshape(images.shape)
 
 
-def rotated(images, max_degrees, background):
+def warped(images, max_degrees, max_scale, background):
     """Each 28x28 image turned about its centre by its own random angle in [-max_degrees, max_degrees]
-    (at most 30), with bilinear interpolation and `background` where the turn uncovers the border."""
-    count, centre, margin = len(images), 13.5, 8  # a 30-degree turn reads at most 5 pixels outside the image
+    (at most 30) and resized by its own factor in [1 - max_scale, 1 + max_scale] (max_scale below 1),
+    with bilinear interpolation and `background` where the image uncovers the border."""
+    count, centre = len(images), 13.5
+    # only what is asked for is drawn, so a run without scaling draws the angles it always drew
+    angles = np.deg2rad(np.random.uniform(-max_degrees, max_degrees, size=(count, 1, 1))).astype(np.float32) \
+        if max_degrees else np.zeros((count, 1, 1), np.float32)
+    scales = np.random.uniform(1 - max_scale, 1 + max_scale, size=(count, 1, 1)).astype(np.float32) \
+        if max_scale else np.ones((count, 1, 1), np.float32)
+    # the farthest an output pixel reads: a corner (13.5 * sqrt 2 from the centre) shrunk by the smallest
+    # scale, whatever the angle; plus one for the bilinear neighbour
+    margin = int(np.ceil(centre * np.sqrt(2) / (1 - max_scale) - centre)) + 2
     padded = np.pad(images.reshape(count, 28, 28), ((0, 0), (margin, margin), (margin, margin)),
                     constant_values=background)
-    angles = np.deg2rad(np.random.uniform(-max_degrees, max_degrees, size=(count, 1, 1))).astype(np.float32)
     rows, cols = np.mgrid[0:28, 0:28].astype(np.float32) - centre
-    # each output pixel reads the input at its own position turned back by the angle
-    source_rows = np.cos(angles) * rows - np.sin(angles) * cols + centre + margin
-    source_cols = np.sin(angles) * rows + np.cos(angles) * cols + centre + margin
+    # each output pixel reads the input at its own position turned back by the angle and divided by the scale
+    source_rows = (np.cos(angles) * rows - np.sin(angles) * cols) / scales + centre + margin
+    source_cols = (np.sin(angles) * rows + np.cos(angles) * cols) / scales + centre + margin
     top, left = np.floor(source_rows), np.floor(source_cols)
     down, right = source_rows - top, source_cols - left
     width = 28 + 2 * margin
@@ -195,6 +207,20 @@ def rotated(images, max_degrees, background):
     turned = ((1 - down) * ((1 - right) * pixels[corner] + right * pixels[corner + 1])
               + down * ((1 - right) * pixels[corner + width] + right * pixels[corner + width + 1]))
     return turned.reshape(images.shape)
+
+
+def restroked(images, max_width, background):
+    """Each 28x28 image's strokes thickened or thinned by its own random width w in [-max_width, max_width]
+    (at most 1): the image blended, by |w|, towards its grey dilation (w > 0: each pixel the brightest of
+    itself and its four neighbours, one pixel more ink on every side) or its erosion (w < 0: the darkest)."""
+    count = len(images)
+    square = images.reshape(count, 28, 28)
+    padded = np.pad(square, ((0, 0), (1, 1), (1, 1)), constant_values=background)
+    neighbours = np.stack([padded[:, 1:-1, 1:-1], padded[:, :-2, 1:-1], padded[:, 2:, 1:-1],
+                           padded[:, 1:-1, :-2], padded[:, 1:-1, 2:]])
+    widths = np.random.uniform(-max_width, max_width, size=(count, 1, 1)).astype(np.float32)
+    target = np.where(widths > 0, neighbours.max(axis=0), neighbours.min(axis=0))
+    return (square + np.abs(widths) * (target - square)).reshape(images.shape)
 
 
 def detect_pixel_range(splits, path="the data file"):

@@ -1,11 +1,46 @@
 """Evaluating a trained model: per-digit accuracy with a confusion matrix, and reading digit photos."""
+import os
+
 import numpy as np
 import paddle
 import paddle.nn.functional as F
 
-from .plots import plot_confusion, plot_digits
-from .preprocess import load_digit
-from .training import predict, to_digits
+from .errors import UserError
+from .export import is_export, load_exported, read_meta
+from .onednn import accelerate
+from .data import load_course_data
+from .plots import plot_confusion, save
+from .preprocess import load_photo
+from .runs import Run, load_weights
+from .training import num_outputs, predict, to_digits
+
+
+def load_trained(folder):
+    """A trained model, in eval mode, from a run folder (train.py) or an exported model (lab 09):
+    (model, the loss it was trained with, the data file it was trained on or None)."""
+    if not os.path.isdir(folder):
+        raise UserError(f"{folder} is not a folder: pass a run folder that train.py wrote (runs/...)")
+    if is_export(folder):
+        model, loss, trained_on = load_exported(folder), read_meta(folder)["loss"], None
+    else:
+        from models import build_model  # models/ registers the networks; it imports digits, not the reverse
+        run = Run.open(folder)
+        config = run.config
+        model = load_weights(build_model(config["model"], num_outputs(config["loss"])), run.model_file())
+        if config.get("onednn", True):  # the kernels it was trained on, so eval repeats training's numbers
+            accelerate(model)
+        loss, trained_on = config["loss"], config["data"]
+    model.eval()
+    return model, loss, trained_on
+
+
+@paddle.no_grad()
+def read_images(model, loss, images):
+    """Prepared 28x28 digits -> (predicted digits, per-digit probabilities [N, 10] or, for a
+    regression, the regressed values [N])."""
+    outputs = model(paddle.to_tensor(np.asarray(images, np.float32).reshape(-1, *model.input_shape)))
+    scores = outputs.numpy()[:, 0] if loss == "mse" else F.softmax(outputs).numpy()
+    return to_digits(loss, outputs), scores
 
 
 def report(model, loss, loader, split, figure):
@@ -24,20 +59,19 @@ def report(model, loss, loader, split, figure):
     return accuracy
 
 
-@paddle.no_grad()
-def predict_photos(model, loss, paths, pixel_range, figure, input_shape):
-    """Read digit photos the way MNIST was made, predict each, and draw what the model saw to `figure`."""
-    images = np.stack([load_digit(path, pixel_range) for path in paths])
-    outputs = model(paddle.to_tensor(images.reshape(-1, *input_shape)))
-    predicted = to_digits(loss, outputs)
-    if loss == "mse":
-        details = [f"regressed value {value:.2f}" for value in outputs.numpy()[:, 0]]
-    else:
-        details = [f"probability {100 * p:.1f}%" for p in F.softmax(outputs).numpy().max(axis=1)]
-    for path, digit, detail in zip(paths, predicted, details):
-        print(f"{path}: {digit} ({detail})")
-    write_figure(figure, lambda: plot_digits(images, predicted, figure, "what the model saw, and its answer"))
-    return predicted
+def predict_photos(model, loss, paths, datafile, figure):
+    """Read digit photos the way MNIST was made, print each answer, and draw what the network saw to
+    `figure` (digits.reading: every preprocessing step, the answer, the training set's mean image of it)."""
+    from .reading import class_means, read, what_the_network_saw  # it imports this module
+    pixel_range = load_course_data(datafile).pixel_range
+    readings = []
+    for path in paths:
+        as_given, gray = load_photo(path)
+        readings.append(read(model, loss, as_given, gray, pixel_range, name=os.path.basename(path)))
+        print(f"{path}: {readings[-1].answer()}")
+    fig = what_the_network_saw(readings, class_means(datafile), pixel_range)
+    write_figure(figure, lambda: save(fig, figure))
+    return np.array([reading.predicted for reading in readings])
 
 
 def write_figure(path, draw):

@@ -31,6 +31,15 @@ def png(fig):
     return buffer.getvalue()
 
 
+def figure_array(fig, dpi=100):
+    """A matplotlib Figure drawn into an RGBA uint8 array (what a web page shows as an image)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    canvas = FigureCanvasAgg(fig)
+    fig.set_dpi(dpi)
+    canvas.draw()
+    return np.array(canvas.buffer_rgba())
+
+
 def show(fig, handle=None):
     """Show a figure inline in a notebook (replacing the one `handle` shows, if given); returns the handle."""
     from IPython.display import Image, display

@@ -16,19 +16,37 @@ INK_THRESHOLD = 0.25  # a pixel is ink when it is this far from the background t
 
 def load_grayscale(path):
     """A photo as a float32 grayscale array in 0-255, whatever its bit depth or transparency."""
+    return load_photo(path)[1]
+
+
+def load_photo(path, name=None):
+    """A photo as given (uint8 RGB or RGBA, for showing) and as a float32 grayscale array in 0-255;
+    errors call it `name` (default: its path)."""
+    name = name or path
     try:
         with warnings.catch_warnings():
             # Pillow only warns about an image somewhat over its size limit; such an image is no photo of
             # one digit either, and reading it could take gigabytes
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
-                return to_gray(image)
+                image.load()
+                return as_shown(image), to_gray(image)
     except FileNotFoundError:
-        raise UserError(f"image {path} not found") from None
+        raise UserError(f"image {name} not found") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise UserError(f"{path} is too large to read safely ({e}): pass a smaller photo of one digit") from None
-    except (UnidentifiedImageError, OSError) as e:
-        raise UserError(f"{path} is not an image Pillow can read ({e}): pass a PNG or JPEG photo of one digit") from None
+        raise UserError(f"{name} is too large to read safely ({e}): pass a smaller photo of one digit") from None
+    except UnidentifiedImageError:  # its message names the file by its path again
+        raise UserError(f"{name} is not an image Pillow can read: pass a PNG or JPEG photo of one digit") from None
+    except OSError as e:  # a truncated or corrupt image
+        raise UserError(f"{name} is not an image Pillow can read ({e}): pass a PNG or JPEG photo of one digit") from None
+
+
+def as_shown(image):
+    """A Pillow image as an array matplotlib shows as it looks: 8-bit RGB, or RGBA when it has transparency."""
+    if image.mode in ("I", "F") or image.mode.startswith("I;16"):
+        return to_gray(image).astype(np.uint8)
+    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+    return np.asarray(image.convert("RGBA" if has_alpha else "RGB"))
 
 
 def to_gray(image):
@@ -66,10 +84,19 @@ def flattened(image):
 
 def to_mnist(gray, pixel_range=(-1.0, 1.0), name="the image"):
     """A grayscale array (any size, 0-255) -> float32 [28, 28] in `pixel_range`, digit bright on dark."""
+    return mnist_steps(gray, pixel_range, name)["normalised"]
+
+
+def mnist_steps(gray, pixel_range=(-1.0, 1.0), name="the image"):
+    """Every step of to_mnist, in order, as {step: image} (what the app and eval.py --image draw):
+    grayscale, inverted (light ink on black, as MNIST), cropped to the ink, fitted into 20x20,
+    centred by centre of mass in 28x28 (all 0-255), then normalised into `pixel_range`."""
+    steps = {"grayscale": gray}
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
     background = float(np.median(border))
     if background > 127:  # dark ink on light paper: invert, MNIST digits are light on black
         gray, background = 255.0 - gray, 255.0 - background
+    steps["inverted"] = gray
     span = float(gray.max()) - background
     if span < 16:
         raise UserError(f"no digit found in {name}: it is blank or has almost no contrast")
@@ -77,12 +104,14 @@ def to_mnist(gray, pixel_range=(-1.0, 1.0), name="the image"):
 
     rows, cols = np.nonzero(ink > INK_THRESHOLD)
     ink = ink[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    steps["cropped to the ink"] = ink * 255
 
     height, width = ink.shape
     scale = 20.0 / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     digit = np.asarray(Image.fromarray((ink * 255).astype(np.uint8)).resize(size, Image.Resampling.LANCZOS),
                        dtype=np.float32)
+    steps["fitted into 20x20"] = digit
 
     canvas = np.zeros((28, 28), dtype=np.float32)
     ys, xs = np.indices(digit.shape)
@@ -92,9 +121,11 @@ def to_mnist(gray, pixel_range=(-1.0, 1.0), name="the image"):
     top = min(max(top, 0), 28 - digit.shape[0])   # keep the whole digit inside the frame
     left = min(max(left, 0), 28 - digit.shape[1])
     canvas[top:top + digit.shape[0], left:left + digit.shape[1]] = digit
+    steps["centred in 28x28"] = canvas
 
     background_value, ink_value = pixel_range
-    return (background_value + canvas / 255.0 * (ink_value - background_value)).astype(np.float32)
+    steps["normalised"] = (background_value + canvas / 255.0 * (ink_value - background_value)).astype(np.float32)
+    return steps
 
 
 def load_digit(path, pixel_range=(-1.0, 1.0)):

@@ -24,6 +24,7 @@ OPTIMIZERS = ("sgd", "momentum", "adagrad", "adam")
 SCHEDULES = ("constant", "warmup", "polynomial", "onecycle")
 MAX_SHIFT = 8  # pixels: a digit is about 20 pixels across, a bigger shift pushes it off the image
 MAX_ROTATE = 30  # degrees: beyond that a 6 starts to look like a 9
+MAX_SCALE = 0.3  # a digit 30% smaller or larger still fits the 28x28 frame
 
 
 def option(default, help, check=None, **argparse_options):
@@ -65,6 +66,11 @@ class TrainConfig:
                         between(0, MAX_SHIFT, "pixels; 1 or 2 suit 28x28 digits"), metavar="PIXELS")
     rotate: float = option(0.0, "augment: turn each training image by up to this many degrees, anew every epoch",
                            between(0, MAX_ROTATE, "degrees; about 10 suits digits"), metavar="DEGREES")
+    scale: float = option(0.0, "augment: resize each training image by a random factor in [1 - S, 1 + S], anew "
+                               "every epoch", between(0, MAX_SCALE, "0.1 to 0.2 suits digits"), metavar="S")
+    stroke: float = option(0.0, "augment: thicken or thin each training image's strokes by up to this many "
+                                "pixels per side, anew every epoch", between(0, 1, "a pen's width varies by about 0.5"),
+                           metavar="PIXELS")
     epochs: int = option(5, "passes over the training images", at_least(1))
     batch_size: int = option(100, "images per training step", at_least(1))
     seed: int = option(0, "fixes Python's, NumPy's and Paddle's randomness", below(2**32, "NumPy's seed range"))
@@ -363,7 +369,7 @@ def fit(config, make_model, resume=None, stop_after=None):
     def loader(mode, shard=None):
         return load_data(mode, config.batch_size, image_shape=network.input_shape,
                          label_dtype=label_dtype(config.loss), datafile=datafile, shard=shard, shift=config.shift,
-                         rotate=config.rotate)
+                         rotate=config.rotate, scale=config.scale, stroke=config.stroke)
 
     # train
     try:

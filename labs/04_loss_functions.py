@@ -172,4 +172,4 @@ def eval_digit(index=0):
 
 
 paths = image or [digit_photo(eval_digit(), f"{out}/photo.png")]
-predicted = predict_photos(classifier, "ce", paths, load_course_data().pixel_range, f"{out}/photos.png", IMAGE)
+predicted = predict_photos(classifier, "ce", paths, None, f"{out}/photos.png")  # None: the course data file

@@ -15,7 +15,7 @@ from PIL import Image
 from conftest import SIZES
 from digits import coursejson, data, prepare as prepare_module
 from digits.coursejson import read_course_json
-from digits.data import IMAGE, cache_paths, load_course_data, load_data, rotated, shifted
+from digits.data import IMAGE, cache_paths, load_course_data, load_data, restroked, shifted, warped
 from digits.dataset import MnistDataset
 from digits.errors import UserError
 from digits.idx import read_source
@@ -188,12 +188,51 @@ def test_rotations_turn_each_training_image_as_pillow_does(small_datafile):
     np.random.seed(3)
     angles = np.random.uniform(-20, 20, size=50)
     np.random.seed(3)
-    turned = rotated(images, 20, background)
+    turned = warped(images, 20, 0, background)
     expected = np.stack([np.asarray(Image.fromarray(image.reshape(28, 28), mode="F").rotate(
         -angle, resample=Image.Resampling.BILINEAR, fillcolor=background)) for image, angle in zip(images, angles)])
     np.testing.assert_allclose(turned.reshape(-1, 28, 28), expected, atol=1e-4)
     assert np.abs(turned - images).max() > 1  # really turned
-    np.testing.assert_array_equal(rotated(images, 0, background), images)  # no angle, no change
+    np.testing.assert_array_equal(warped(images, 0, 0, background), images)  # no angle, no change
+
+
+def test_scaling_resizes_each_training_image_as_pillow_does(small_datafile):
+    """--scale S with --rotate D: each image turned and resized about its centre by its own angle and
+    factor in [1 - S, 1 + S]; checked against Pillow's bilinear affine transform with the same numbers."""
+    images = load_course_data(small_datafile)["train"][0][:50]
+    background = load_course_data(small_datafile).pixel_range[0]
+    np.random.seed(4)
+    angles = np.deg2rad(np.random.uniform(-15, 15, size=50))
+    scales = np.random.uniform(0.75, 1.25, size=50)
+    np.random.seed(4)
+    warped_images = warped(images, 15, 0.25, background).reshape(-1, 28, 28)
+    for image, angle, scale, result in zip(images, angles, scales, warped_images):
+        # Pillow maps each output point (x, y), measured from the image's centre (14, 14), to the input point
+        a, b, d, e = np.cos(angle) / scale, np.sin(angle) / scale, -np.sin(angle) / scale, np.cos(angle) / scale
+        expected = Image.fromarray(image.reshape(28, 28), mode="F").transform(
+            (28, 28), Image.Transform.AFFINE, (a, b, 14 - 14 * (a + b), d, e, 14 - 14 * (d + e)),
+            resample=Image.Resampling.BILINEAR, fillcolor=background)
+        np.testing.assert_allclose(result, np.asarray(expected), atol=1e-4)
+    assert np.abs(warped_images - images.reshape(-1, 28, 28)).max() > 1  # really changed
+
+
+def test_stroke_thickens_or_thins_each_training_image(small_datafile):
+    """--stroke W: each image blended by |w| towards its dilation (w > 0) or erosion (w < 0) over
+    itself and its four neighbours; checked against a plain loop over pixels."""
+    images = load_course_data(small_datafile)["train"][0][:20]
+    background = load_course_data(small_datafile).pixel_range[0]
+    np.random.seed(5)
+    widths = np.random.uniform(-0.8, 0.8, size=20)
+    np.random.seed(5)
+    result = restroked(images, 0.8, background).reshape(-1, 28, 28)
+    for image, width, got in zip(images.reshape(-1, 28, 28), widths, result):
+        padded = np.pad(image, 1, constant_values=background)
+        pick = max if width > 0 else min
+        target = np.array([[pick(padded[r + 1, c + 1], padded[r, c + 1], padded[r + 2, c + 1],
+                                 padded[r + 1, c], padded[r + 1, c + 2]) for c in range(28)] for r in range(28)])
+        np.testing.assert_allclose(got, image + abs(width) * (target - image), atol=1e-5)
+        ink_change = got.sum() - image.sum()
+        assert ink_change > 0 if width > 0 else ink_change < 0  # thicker strokes carry more ink
 
 
 # --- the streaming reader: json.load's numbers, bit for bit ------------------------------------------

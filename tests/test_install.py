@@ -28,4 +28,4 @@ def test_the_project_does_not_require_a_paddle_package():
 def test_requirements_txt_installs_the_cpu_build_in_the_tested_range():
     with open(os.path.join(digits.PROJECT_ROOT, "requirements.txt")) as f:
         lines = [line.strip() for line in f if line.strip() and not line.startswith("#")]
-    assert "paddlepaddle>=2.6.2,<4" in lines and "-e .[test]" in lines
+    assert "paddlepaddle>=2.6.2,<4" in lines and "-e .[test,app]" in lines

@@ -1,0 +1,127 @@
+"""Reading one person's digit, and showing why the network answered what it did.
+
+The app (app.py) and `eval.py --image` draw the same figure: every preprocessing step from the photo as
+given to the network's input, the answer, and the training set's mean image of the answer (and of the
+digit the writer meant, when they say). A digit the network misreads usually looks, after these steps,
+unlike that mean: too thin, too thick, slanted, or cut. Inside the network, the conv feature maps show
+what its first two layers respond to.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+import paddle
+from matplotlib.figure import Figure
+
+from .data import load_course_data
+from .evaluation import read_images
+from .preprocess import mnist_steps
+
+STEP_TITLES = {"grayscale": "grayscale", "inverted": "inverted", "cropped to the ink": "cropped to the ink",
+               "fitted into 20x20": "fitted into 20x20", "centred in 28x28": "centred by mass\nin 28x28",
+               "normalised": "normalised:\nthe network's input"}
+
+
+@dataclass
+class Reading:
+    """One photo read by one model: the photo as given, each preprocessing step, the answer."""
+    name: str                # the photo's name ("your drawing", a file name)
+    as_given: np.ndarray     # the picture as it arrived (RGB or RGBA or grey)
+    steps: dict              # digits.preprocess.mnist_steps: step name -> image
+    predicted: int
+    scores: np.ndarray       # probabilities of the ten digits, or the regressed value (a regression)
+    loss: str
+
+    def top(self, k=3):
+        """The k likeliest digits with their probabilities (a regression: its rounded value, and 1)."""
+        if self.loss == "mse":
+            return {self.predicted: 1.0}
+        order = np.argsort(self.scores)[::-1][:k]
+        return {int(d): float(self.scores[d]) for d in order}
+
+    def answer(self):
+        if self.loss == "mse":
+            return f"{self.predicted} (regressed value {float(self.scores):.2f})"
+        return f"{self.predicted} ({100 * self.scores[self.predicted]:.1f}%)"
+
+
+def read(model, loss, as_given, gray, pixel_range, name="the image"):
+    """Prepare a grey picture (0-255) the MNIST way and read it with `model`: a Reading."""
+    steps = mnist_steps(gray, pixel_range, name)
+    predicted, scores = read_images(model, loss, steps["normalised"][None])
+    return Reading(name, as_given, steps, int(predicted[0]), scores[0], loss)
+
+
+def class_means(datafile=None):
+    """The training set's mean image of each digit, [10, 28, 28] in the data's pixel range."""
+    data = load_course_data(datafile)
+    images, labels = data["train"]
+    images = images.reshape(-1, 28, 28)
+    return np.stack([images[labels == digit].mean(axis=0) for digit in range(10)])
+
+
+def what_the_network_saw(readings, means, pixel_range, meant=None, models=None):
+    """One row per reading: the photo, each preprocessing step, the training mean of the answer (and
+    of the digit `meant`, a list with None where unknown); `models` names who answered in each row.
+    A matplotlib Figure (no pyplot, so a web server's threads may draw at once)."""
+    meant = meant or [None] * len(readings)
+    models = models or [""] * len(readings)
+    columns = 1 + len(STEP_TITLES) + (2 if any(digit is not None for digit in meant) else 1)
+    fig = Figure(figsize=(1.45 * columns, 1.85 * len(readings) + 0.2), layout="constrained")
+    axes = np.atleast_2d(fig.subplots(len(readings), columns))
+    low, high = pixel_range
+    for row, reading, digit, model in zip(axes, readings, meant, models):
+        for ax in row:
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_frame_on(False)
+        row[0].imshow(reading.as_given, cmap="gray" if reading.as_given.ndim == 2 else None, vmin=0, vmax=255)
+        row[0].set_title(f"as given\n{reading.name[-24:]}", fontsize=8)
+        for ax, (step, title) in zip(row[1:], STEP_TITLES.items()):
+            image = reading.steps[step]
+            limits = (low, high) if step == "normalised" else (0, 255)
+            ax.imshow(image, cmap="gray", vmin=limits[0], vmax=limits[1])
+            ax.set_title(title, fontsize=8)
+        answer_axis = row[len(STEP_TITLES) + 1]
+        answer_axis.imshow(means[reading.predicted], cmap="gray", vmin=low, vmax=high)
+        answer_axis.set_title(f"{model[-24:]}\nanswer {reading.answer()}\ntraining mean of {reading.predicted}", fontsize=8,
+                              color="black" if digit is None or digit == reading.predicted else "firebrick")
+        if digit is not None:
+            row[-1].imshow(means[digit], cmap="gray", vmin=low, vmax=high)
+            row[-1].set_title(f"you meant {digit}\ntraining mean of {digit}", fontsize=8)
+    return fig
+
+
+@paddle.no_grad()
+def feature_maps(model, image):
+    """The outputs of the model's conv1 and conv2 layers (after ReLU) for one prepared 28x28 image:
+    {"conv1": [C1, 28, 28], "conv2": [C2, 14, 14]}; empty for a model without such layers (an export)."""
+    layers = {name: getattr(model, name) for name in ("conv1", "conv2") if hasattr(model, name)}
+    if len(layers) < 2:
+        return {}
+    found, hooks = {}, []
+    for name, layer in layers.items():
+        # a forward hook sees each conv's own output; digits.onednn's fused stages step aside for it
+        hooks.append(layer.register_forward_post_hook(
+            lambda layer, inputs, output, name=name: found.__setitem__(name, np.maximum(output.numpy()[0], 0))))
+    try:
+        model(paddle.to_tensor(np.asarray(image, np.float32).reshape(1, *model.input_shape)))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return found
+
+
+def feature_map_figure(maps, columns=16):
+    """Every channel of conv1 and conv2 as a small grey image, brighter where it responds."""
+    total_rows = sum(-(-len(stack) // columns) for stack in maps.values())
+    fig = Figure(figsize=(columns * 0.55, total_rows * 0.6 + 0.45 * len(maps)), layout="constrained")
+    subfigs = np.atleast_1d(fig.subfigures(len(maps), 1, height_ratios=[-(-len(s) // columns) + 0.6 for s in maps.values()]))
+    for subfig, (name, stack) in zip(subfigs, maps.items()):
+        rows = -(-len(stack) // columns)
+        axes = np.ravel(subfig.subplots(rows, columns))
+        for ax in axes:
+            ax.axis("off")
+        for ax, channel in zip(axes, stack):
+            ax.imshow(channel, cmap="gray", vmin=0, vmax=max(float(stack.max()), 1e-6))
+        subfig.suptitle(f"{name}: {len(stack)} channels, {stack.shape[1]}x{stack.shape[2]} (after ReLU)", fontsize=9)
+    return fig

@@ -1,0 +1,239 @@
+"""app.py used as a person uses it: started on 127.0.0.1, driven in Debian's headless Chromium through
+Selenium with real mouse strokes on its canvas and real file uploads, answers read from the page.
+
+Needs the [app] extra, selenium, and Debian's chromium and chromium-driver (.ci/run installs them).
+Screenshots go to each test's temporary folder; with APP_SCREENSHOT=PATH set, the drawing test also
+writes its screenshot there (the README's picture of the app).
+"""
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import digits
+from conftest import SCRIPT_ENV, run_script
+from digits.evaluation import load_trained
+from digits.preprocess import digit_photo, load_photo
+from digits.reading import read
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+ANSWER = re.compile(r"(\S+) reads (\d) \(")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, small_datafile):
+    """Two short runs on the small data: the course CNN (with shifts, so a drawn digit need not sit where
+    MNIST's do) and the MLP, as a student would compare them."""
+    folder = tmp_path_factory.mktemp("app")
+    for name, flags in (("cnn", ["--epochs", "4", "--shift", "2"]), ("mlp", ["--model", "mlp", "--epochs", "4"])):
+        done = run_script(["train.py", *flags, "--out", str(folder / name)], folder, small_datafile)
+        assert done.returncode == 0, done.stderr
+    return folder / "cnn", folder / "mlp"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(runs, small_datafile, tmp_path_factory):
+    """`python app.py CNN MLP` on a free port; its output is kept in app.log."""
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("applog") / "app.log", "w+")
+    env = {**SCRIPT_ENV, "MNIST_JSON": str(small_datafile), "GRADIO_ANALYTICS_ENABLED": "False"}
+    process = subprocess.Popen([sys.executable, os.path.join(digits.PROJECT_ROOT, "app.py"), *map(str, runs),
+                                "--port", str(port)], cwd=runs[0].parent, env=env, stdout=log,
+                               stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 120
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            if process.poll() is not None or time.time() > deadline:
+                log.seek(0)
+                pytest.fail(f"app.py did not start:\n{log.read()}")
+            time.sleep(0.5)
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+    log.seek(0)
+    assert "Traceback" not in log.read(), "the app logged an error"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium from Debian, with the flags that render reliably and send nothing off the machine."""
+    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
+        pytest.fail(f"{CHROMIUM} and {CHROMEDRIVER} are needed: apt-get install chromium chromium-driver")
+    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must not look for a browser to download
+    from selenium import webdriver
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1400",
+                 "--enable-unsafe-swiftshader", "--use-angle=swiftshader", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    """The app freshly loaded, its drawing canvas ready."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    browser.get(app_url)
+    WebDriverWait(browser, 60).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#sketch canvas"))
+    return browser
+
+
+def answer_text(browser):
+    from selenium.webdriver.common.by import By
+    return browser.find_element(By.CSS_SELECTOR, "#answer").text
+
+
+def wait_for_answer(browser, before=""):
+    """The answer area's text once it has changed from `before` (the app answers each input once)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+    WebDriverWait(browser, 60).until(lambda b: answer_text(b) not in (before, "Draw a digit or upload a photo."))
+    return answer_text(browser)
+
+
+def answers(text):
+    """{run folder name: digit} from the answer area's 'RUN reads D (P%)' lines."""
+    return {os.path.basename(run): int(digit) for run, digit in ANSWER.findall(text)}
+
+
+def draw(browser, strokes):
+    """Real mouse strokes on the sketchpad: each stroke a list of (x, y) points, in pixels from the
+    canvas's centre (the page of the drawing is centred in the editor's canvas)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    browser.find_element(By.CSS_SELECTOR, "#sketch button[aria-label='Brush']").click()  # not active at first
+    canvas = browser.find_element(By.CSS_SELECTOR, "#sketch canvas")
+    for stroke in strokes:
+        actions = ActionChains(browser).move_to_element_with_offset(canvas, *stroke[0]).click_and_hold()
+        for (x0, y0), (x1, y1) in zip(stroke, stroke[1:]):
+            actions.move_by_offset(x1 - x0, y1 - y0)
+        actions.release().perform()
+
+
+def upload(browser, path):
+    from selenium.webdriver.common.by import By
+    next(tab for tab in browser.find_elements(By.CSS_SELECTOR, "button[role=tab]") if "Upload" in tab.text).click()
+    browser.find_element(By.CSS_SELECTOR, "#upload input[type=file]").send_keys(str(path))
+
+
+def shown_image(browser, elem_id):
+    """The picture an output image element shows, as loaded by the browser (None when empty)."""
+    from selenium.webdriver.common.by import By
+    images = browser.find_elements(By.CSS_SELECTOR, f"#{elem_id} img")
+    return images[0].size if images and images[0].get_attribute("src") else None
+
+
+VERTICAL_LINE = [[(0, y) for y in range(-90, 91, 10)]]                        # a 1
+RING = [[(int(60 * np.sin(t)), int(-85 * np.cos(t))) for t in np.linspace(0, 2 * np.pi, 37)]]  # a 0
+SEVEN = [[(-60, -80), (60, -80), (40, -40), (20, 0), (0, 40), (-10, 85)]]
+
+
+@pytest.mark.parametrize("strokes, digit", [(VERTICAL_LINE, 1), (RING, 0), (SEVEN, 7)], ids=["one", "zero", "seven"])
+def test_a_drawn_digit_is_read_by_both_runs(page, runs, strokes, digit, tmp_path):
+    draw(page, strokes)
+    text = wait_for_answer(page)
+    page.save_screenshot(str(tmp_path / "drawn.png"))
+    found = answers(text)
+    assert set(found) == {"cnn", "mlp"} and found["cnn"] == digit, text  # both runs answer; the CNN reads it
+    # what the network saw and the feature maps are drawn in the page
+    from selenium.webdriver.support.ui import WebDriverWait
+    WebDriverWait(page, 30).until(lambda b: shown_image(b, "saw") and shown_image(b, "maps"))
+    if digit == 7 and os.environ.get("APP_SCREENSHOT"):
+        page.save_screenshot(os.environ["APP_SCREENSHOT"])
+
+
+def test_saying_which_digit_was_meant_adds_its_training_mean(page):
+    from selenium.webdriver.common.by import By
+    draw(page, VERTICAL_LINE)
+    first = wait_for_answer(page)
+    meant = page.find_element(By.CSS_SELECTOR, "#meant input")
+    meant.click()
+    next(option for option in page.find_elements(By.CSS_SELECTOR, "[role=option]") if option.text.strip() == "4").click()
+    text = wait_for_answer(page, before=first)
+    assert "You meant 4" in text and answers(text)["cnn"] == 1
+
+
+def test_an_uploaded_photo_gets_the_answer_the_library_gives(page, runs, source, tmp_path, small_datafile):
+    """A real test digit drawn as a phone photo (dark on light, large, off-centre): the page shows what
+    eval.py's path (digits.preprocess + digits.reading) answers for the same file."""
+    import gzip
+    from digits.data import load_course_data
+    from digits.idx import FILES
+    raw = gzip.open(os.path.join(source, FILES["test_images"])).read()
+    digit = np.frombuffer(raw, np.uint8, offset=16 + 3 * 784, count=784).reshape(28, 28)  # a 0
+    path = digit_photo(digit, str(tmp_path / "my_digit.png"), offset=(60, 20))
+    model, loss, _ = load_trained(str(runs[0]))
+    expected = read(model, loss, *load_photo(path), load_course_data(str(small_datafile)).pixel_range).predicted
+    assert expected == 0, "the CNN reads this clear 0 through the library"
+    upload(page, path)
+    text = wait_for_answer(page)
+    page.save_screenshot(str(tmp_path / "uploaded.png"))
+    assert answers(text)["cnn"] == expected, text
+
+
+def not_an_image(folder):
+    (folder / "notes.png").write_text("not a picture")
+    return folder / "notes.png"
+
+
+def blank_page(folder):
+    Image.new("L", (300, 200), 255).save(folder / "blank.png")
+    return folder / "blank.png"
+
+
+def huge_image(folder):
+    from test_robustness import png_bomb
+    return png_bomb(folder / "huge.png", 14_000, 14_000)
+
+
+@pytest.mark.parametrize("make, message", [
+    (not_an_image, "notes.png is not an image Pillow can read: pass a PNG or JPEG photo of one digit"),
+    (blank_page, "no digit found in blank.png: it is blank or has almost no contrast"),
+    (huge_image, "huge.png is too large to read safely"),
+], ids=["not-an-image", "blank", "huge"])
+def test_a_bad_upload_gets_one_message_and_the_app_keeps_running(page, tmp_path, make, message):
+    upload(page, make(tmp_path))
+    text = wait_for_answer(page)
+    page.save_screenshot(str(tmp_path / "bad.png"))
+    assert text.startswith("⚠") and message in text and "\n" not in text, text
+    page.refresh()  # the app still answers
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    WebDriverWait(page, 60).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#sketch canvas"))
+    draw(page, VERTICAL_LINE)
+    assert answers(wait_for_answer(page))["cnn"] == 1
+
+
+def test_a_cleared_canvas_says_to_draw(page):
+    from selenium.webdriver.common.by import By
+    draw(page, VERTICAL_LINE)
+    first = wait_for_answer(page)
+    page.find_element(By.CSS_SELECTOR, "#sketch button[aria-label='Clear canvas']").click()
+    assert wait_for_answer(page, before=first) == "⚠ the canvas is empty: draw a digit"
+
+
+def test_the_app_without_a_trained_model_says_how_to_train_one(tmp_path, small_datafile):
+    done = run_script(["app.py"], tmp_path, small_datafile)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "no trained model in runs/robust: train it with `python train.py --preset robust" in done.stderr
