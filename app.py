@@ -68,6 +68,12 @@ class Readers:
         return {}
 
 
+def short_name(folder):
+    """A run folder as the page names it: relative to the current folder when inside it."""
+    relative = os.path.relpath(folder)
+    return folder if relative.startswith("..") else relative
+
+
 def build_app(readers):
     """The page: picture in on the left, answers on the right, the two figures below."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no request leaves the machine
@@ -75,7 +81,7 @@ def build_app(readers):
         import gradio as gr
     except ImportError:
         raise UserError('the app needs Gradio: pip install -e ".[app]"') from None
-    names = [run[0] for run in readers.runs]
+    names = [short_name(run[0]) for run in readers.runs]
 
     def show(readings, meant):
         """Outputs for a list of Readings: answer text, one label per run, the two figures."""
@@ -140,10 +146,12 @@ def build_app(readers):
             with gr.Column():
                 message = gr.Markdown("Draw a digit or upload a photo.", elem_id="answer")
                 labels = [gr.Label(num_top_classes=3, label=name) for name in names]
-        saw = gr.Image(label="what the network saw", interactive=False, buttons=["download"],
-                       elem_id="saw")
-        maps = gr.Image(label="inside the network: conv1 and conv2 feature maps", interactive=False,
-                        buttons=["download"], elem_id="maps")
+        gr.Markdown("### What the network saw\nYour picture, each step that makes it look like an MNIST digit, "
+                    "and the training set's mean image of the answer (and of the digit you meant).")
+        saw = gr.Image(show_label=False, interactive=False, buttons=["download"], elem_id="saw")
+        gr.Markdown("### Inside the network\nThe outputs of the two conv layers: each small image is one "
+                    "filter's response, bright where it found its pattern.")
+        maps = gr.Image(show_label=False, interactive=False, buttons=["download"], elem_id="maps")
 
         outputs = [message, *labels, saw, maps, readings]
         # one event per input: two handlers reading the same sketch at once can see it empty (Gradio drops it)

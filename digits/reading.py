@@ -62,6 +62,7 @@ def class_means(datafile=None):
 def what_the_network_saw(readings, means, pixel_range, meant=None, models=None):
     """One row per reading: the photo, each preprocessing step, the training mean of the answer (and
     of the digit `meant`, a list with None where unknown); `models` names who answered in each row.
+    A row whose input is the row above's (another model reading the same picture) shows only its answer.
     A matplotlib Figure (no pyplot, so a web server's threads may draw at once)."""
     meant = meant or [None] * len(readings)
     models = models or [""] * len(readings)
@@ -69,18 +70,19 @@ def what_the_network_saw(readings, means, pixel_range, meant=None, models=None):
     fig = Figure(figsize=(1.45 * columns, 1.85 * len(readings) + 0.2), layout="constrained")
     axes = np.atleast_2d(fig.subplots(len(readings), columns))
     low, high = pixel_range
+    previous = None
     for row, reading, digit, model in zip(axes, readings, meant, models):
         for ax in row:
             ax.set_xticks([])
             ax.set_yticks([])
             ax.set_frame_on(False)
-        row[0].imshow(reading.as_given, cmap="gray" if reading.as_given.ndim == 2 else None, vmin=0, vmax=255)
-        row[0].set_title(f"as given\n{reading.name[-24:]}", fontsize=8)
-        for ax, (step, title) in zip(row[1:], STEP_TITLES.items()):
-            image = reading.steps[step]
-            limits = (low, high) if step == "normalised" else (0, 255)
-            ax.imshow(image, cmap="gray", vmin=limits[0], vmax=limits[1])
-            ax.set_title(title, fontsize=8)
+        same_input = previous is not None and np.array_equal(reading.steps["normalised"], previous.steps["normalised"])
+        previous = reading
+        if same_input:
+            row[len(STEP_TITLES)].text(0.5, 0.5, "the same input\nas above", ha="center", va="center", fontsize=8,
+                                       transform=row[len(STEP_TITLES)].transAxes)
+        else:
+            draw_steps(row, reading, low, high)
         answer_axis = row[len(STEP_TITLES) + 1]
         answer_axis.imshow(means[reading.predicted], cmap="gray", vmin=low, vmax=high)
         answer_axis.set_title(f"{model[-24:]}\nanswer {reading.answer()}\ntraining mean of {reading.predicted}", fontsize=8,
@@ -89,6 +91,16 @@ def what_the_network_saw(readings, means, pixel_range, meant=None, models=None):
             row[-1].imshow(means[digit], cmap="gray", vmin=low, vmax=high)
             row[-1].set_title(f"you meant {digit}\ntraining mean of {digit}", fontsize=8)
     return fig
+
+
+def draw_steps(row, reading, low, high):
+    """The photo as given, then each preprocessing step, into a row of axes."""
+    row[0].imshow(reading.as_given, cmap="gray" if reading.as_given.ndim == 2 else None, vmin=0, vmax=255)
+    row[0].set_title(f"as given\n{reading.name[-24:]}", fontsize=8)
+    for ax, (step, title) in zip(row[1:], STEP_TITLES.items()):
+        limits = (low, high) if step == "normalised" else (0, 255)
+        ax.imshow(reading.steps[step], cmap="gray", vmin=limits[0], vmax=limits[1])
+        ax.set_title(title, fontsize=8)
 
 
 @paddle.no_grad()

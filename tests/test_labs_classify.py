@@ -28,7 +28,7 @@ def test_lab04_loss_functions(tmp_path, small_datafile):
                                   out).groups()
         assert ours == library
     assert float(ours) == classification
-    assert re.search(r"photo.png: \d \(probability", out)
+    assert re.search(r"photo.png: \d \([\d.]+%\)", out)
     # figures in the notebook: log x; each fit() its live curve (updated in place) and curves.png (its loss.png is
     # the live curve's data: written, not shown again); the photo
     images = notebook_images(tmp_path, "04_loss_functions.py")
