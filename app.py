@@ -154,10 +154,12 @@ def build_app(readers):
         maps = gr.Image(show_label=False, interactive=False, buttons=["download"], elem_id="maps")
 
         outputs = [message, *labels, saw, maps, readings]
-        # one event per input: two handlers reading the same sketch at once can see it empty (Gradio drops it)
-        sketch.change(read_drawing, [sketch, meant], outputs, trigger_mode="always_last", show_progress="hidden")
-        upload.change(read_upload, [upload, meant], outputs, show_progress="hidden")
-        meant.change(redraw, [readings, meant], outputs, show_progress="hidden")
+        # one event per input: two handlers reading the same sketch at once can see it empty (Gradio drops it);
+        # one queue for all three, so the models are never run from two threads at once
+        queue = {"show_progress": "hidden", "concurrency_id": "models", "concurrency_limit": 1}
+        sketch.change(read_drawing, [sketch, meant], outputs, trigger_mode="always_last", **queue)
+        upload.change(read_upload, [upload, meant], outputs, **queue)
+        meant.change(redraw, [readings, meant], outputs, **queue)
     return app
 
 
@@ -167,7 +169,13 @@ def main():
     readers = Readers(args.runs)
     app = build_app(readers)
     print(f"reading digits with {', '.join(args.runs)}: open http://{args.host}:{args.port}", flush=True)
-    app.launch(server_name=args.host, server_port=args.port, share=False, max_file_size="20mb", quiet=True)
+    try:
+        app.launch(server_name=args.host, server_port=args.port, share=False, max_file_size="20mb", quiet=True)
+    except OSError as e:  # Gradio's words for a port in use: "Cannot find empty port in range"
+        if "port" not in str(e):
+            raise
+        raise UserError(f"port {args.port} on {args.host} is in use (another app.py?): pass --port N, or stop "
+                        f"the other server") from None
 
 
 if __name__ == "__main__":

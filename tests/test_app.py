@@ -154,7 +154,7 @@ SEVEN = [[(-60, -80), (60, -80), (40, -40), (20, 0), (0, 40), (-10, 85)]]
 
 
 @pytest.mark.parametrize("strokes, digit", [(VERTICAL_LINE, 1), (RING, 0), (SEVEN, 7)], ids=["one", "zero", "seven"])
-def test_a_drawn_digit_is_read_by_both_runs(page, runs, strokes, digit, tmp_path):
+def test_a_drawn_digit_is_read_by_both_runs(page, app_url, runs, strokes, digit, tmp_path):
     draw(page, strokes)
     text = wait_for_answer(page)
     page.save_screenshot(str(tmp_path / "drawn.png"))
@@ -163,6 +163,10 @@ def test_a_drawn_digit_is_read_by_both_runs(page, runs, strokes, digit, tmp_path
     # what the network saw and the feature maps are drawn in the page
     from selenium.webdriver.support.ui import WebDriverWait
     WebDriverWait(page, 30).until(lambda b: shown_image(b, "saw") and shown_image(b, "maps"))
+    # offline: everything the page loaded came from the app itself
+    loaded = page.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert loaded and all(url.startswith(app_url.rstrip("/")) or url.startswith(("data:", "blob:")) for url in loaded), \
+        [url for url in loaded if not url.startswith(app_url.rstrip("/"))]
     if digit == 7 and os.environ.get("APP_SCREENSHOT"):
         page.save_screenshot(os.environ["APP_SCREENSHOT"])
 
@@ -242,3 +246,10 @@ def test_the_app_without_a_trained_model_says_how_to_train_one(tmp_path, small_d
     done = run_script(["app.py"], tmp_path, small_datafile)
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
     assert "no trained model in runs/robust: train it with `python train.py --preset robust" in done.stderr
+
+
+def test_a_port_in_use_is_one_line(app_url, runs, small_datafile, tmp_path):
+    port = app_url.rstrip("/").rsplit(":", 1)[1]
+    done = run_script(["app.py", str(runs[0]), "--port", port], tmp_path, small_datafile)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert f"port {port} on 127.0.0.1 is in use" in done.stderr
