@@ -3,6 +3,7 @@
     python train.py                                   # the course's best CNN classifier (Adam, 5 epochs)
     python train.py --preset minute                   # the same CNN to >= 99% eval accuracy in under a minute
     python train.py --preset best                     # a wider CNN to >= 99.5% in under 10 minutes
+    python train.py --preset robust --out runs/robust # the same, also reading other people's handwriting: app.py
     python train.py --model mlp --loss mse --optimizer sgd --lr 0.01 --epochs 10
     python train.py --resume runs/RUN                 # continue a run from its last finished epoch
     python train.py --compare runs/A runs/B           # overlay earlier runs' loss curves in one PNG
@@ -29,9 +30,10 @@ PRESETS = {
     "minute": {"model": "fast_cnn", "lr": 0.005, "lr_schedule": "onecycle", "shift": 1, "epochs": 4},
     # models/wide_cnn.py (32 and 64 channels, batch norm, a hidden layer), shifts and turns, one cycle
     "best": {"model": "wide_cnn", "lr": 0.003, "lr_schedule": "onecycle", "shift": 2, "rotate": 10, "epochs": 20},
-    # the course CNN again, taught other writers' pens, sizes and slants: the app's model (README, "Draw a digit")
-    "robust": {"model": "fast_cnn", "lr": 0.005, "lr_schedule": "onecycle", "shift": 2, "rotate": 10, "scale": 0.2,
-               "stroke": 0.7, "epochs": 10},
+    # "best" taught other writers' pens and sizes too (thicker or thinner strokes, scaling): the app's model
+    # (README, "Draw a digit")
+    "robust": {"model": "wide_cnn", "lr": 0.003, "lr_schedule": "onecycle", "shift": 2, "rotate": 10, "scale": 0.2,
+               "stroke": 0.7, "epochs": 20},
 }
 # What a resumed run may change: how long it trains and where.
 RESUMABLE = ("epochs", "device")

@@ -37,7 +37,9 @@ def load_trained(folder):
 @paddle.no_grad()
 def read_images(model, loss, images):
     """Prepared 28x28 digits -> (predicted digits, per-digit probabilities [N, 10] or, for a
-    regression, the regressed values [N])."""
+    regression, the regressed values [N]). Puts the model in eval mode (dropout off, batch norm's running
+    statistics): digits.training.predict leaves it training."""
+    model.eval()
     outputs = model(paddle.to_tensor(np.asarray(images, np.float32).reshape(-1, *model.input_shape)))
     scores = outputs.numpy()[:, 0] if loss == "mse" else F.softmax(outputs).numpy()
     return to_digits(loss, outputs), scores

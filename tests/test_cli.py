@@ -132,12 +132,15 @@ def test_compare_overlays_runs(trained, tmp_path, small_datafile):
     one_line_error(run_script(["train.py", "--compare", str(tmp_path)], tmp_path, small_datafile), "is not a run folder")
 
 
-def test_a_preset_sets_its_flags_and_a_flag_still_wins(tmp_path, small_datafile):
-    done = run_script(["train.py", "--preset", "best", "--epochs", "1", "--out", str(tmp_path / "best")], tmp_path,
+@pytest.mark.parametrize("preset, expected", [
+    ("best", {"model": "wide_cnn", "lr_schedule": "onecycle", "shift": 2, "rotate": 10, "scale": 0, "stroke": 0}),
+    ("robust", {"model": "wide_cnn", "lr_schedule": "onecycle", "shift": 2, "rotate": 10, "scale": 0.2, "stroke": 0.7}),
+])
+def test_a_preset_sets_its_flags_and_a_flag_still_wins(tmp_path, small_datafile, preset, expected):
+    done = run_script(["train.py", "--preset", preset, "--epochs", "1", "--out", str(tmp_path / preset)], tmp_path,
                       small_datafile)
     assert done.returncode == 0, done.stderr
-    with open(tmp_path / "best" / "config.json") as f:
+    with open(tmp_path / preset / "config.json") as f:
         config = json.load(f)
-    assert (config["model"], config["lr_schedule"], config["shift"], config["rotate"], config["epochs"]) == (
-        "wide_cnn", "onecycle", 2, 10, 1)
+    assert {name: config[name] for name in expected} == expected and config["epochs"] == 1
     assert "eval: loss" in done.stdout

@@ -98,3 +98,22 @@ def test_augmentation_settings_are_checked():
         TrainConfig(stroke=2)
     with pytest.raises(UserError, match=r"--scale 0.5: give 0 to 0.3"):
         TrainConfig(scale=0.5)
+
+
+def test_reading_uses_the_trained_network_not_its_training_mode(small_datafile):
+    """digits.training.predict leaves a model training (dropout on, batch norm on batch statistics);
+    read_images, which the app and the robustness bench call after it, reads with eval mode: the same
+    answers every time, whatever ran before."""
+    from digits.data import load_data
+    from digits.evaluation import read_images
+    from digits.training import predict
+    paddle.seed(0)
+    model = build_model("wide_cnn", 10)  # dropout and batch norm
+    images = load_course_data(small_datafile)["eval"][0][:200]
+    model.eval()
+    expected = read_images(model, "ce", images)[1]
+    predict(model, load_data("eval", 100, image_shape=model.input_shape, label_dtype="int64",
+                             datafile=small_datafile), "ce")
+    assert model.training  # what predict leaves behind
+    for _ in range(2):
+        np.testing.assert_array_equal(read_images(model, "ce", images)[1], expected)
