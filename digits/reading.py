@@ -123,17 +123,26 @@ def feature_maps(model, image):
     return found
 
 
+def mosaic(stack, columns, gap=2):
+    """Channels [C, H, W] tiled into one image, `columns` across, `gap` pixels apart (NaN: drawn blank)."""
+    count, height, width = stack.shape
+    rows = -(-count // columns)
+    tiled = np.full((rows * (height + gap) - gap, columns * (width + gap) - gap), np.nan, dtype=np.float32)
+    for index, channel in enumerate(stack):
+        top, left = (index // columns) * (height + gap), (index % columns) * (width + gap)
+        tiled[top:top + height, left:left + width] = channel
+    return tiled
+
+
 def feature_map_figure(maps, columns=16):
-    """Every channel of conv1 and conv2 as a small grey image, brighter where it responds."""
-    total_rows = sum(-(-len(stack) // columns) for stack in maps.values())
-    fig = Figure(figsize=(columns * 0.55, total_rows * 0.6 + 0.45 * len(maps)), layout="constrained")
-    subfigs = np.atleast_1d(fig.subfigures(len(maps), 1, height_ratios=[-(-len(s) // columns) + 0.6 for s in maps.values()]))
-    for subfig, (name, stack) in zip(subfigs, maps.items()):
-        rows = -(-len(stack) // columns)
-        axes = np.ravel(subfig.subplots(rows, columns))
-        for ax in axes:
-            ax.axis("off")
-        for ax, channel in zip(axes, stack):
-            ax.imshow(channel, cmap="gray", vmin=0, vmax=max(float(stack.max()), 1e-6))
-        subfig.suptitle(f"{name}: {len(stack)} channels, {stack.shape[1]}x{stack.shape[2]} (after ReLU)", fontsize=9)
+    """Every channel of conv1 and conv2 as a small grey image, brighter where it responds (one tiled
+    image per layer: a figure of a hundred small axes takes seconds to draw, too slow for a live page)."""
+    tiles = {name: mosaic(stack, columns) for name, stack in maps.items()}
+    heights = [tile.shape[0] / tile.shape[1] for tile in tiles.values()]
+    fig = Figure(figsize=(9, 9 * sum(heights) + 0.5 * len(tiles)), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(len(tiles), 1, height_ratios=heights))
+    for ax, (name, tile), stack in zip(axes, tiles.items(), maps.values()):
+        ax.imshow(tile, cmap="gray", vmin=0, vmax=max(float(stack.max()), 1e-6), interpolation="nearest")
+        ax.axis("off")
+        ax.set_title(f"{name}: {len(stack)} channels, {stack.shape[1]}x{stack.shape[2]} (after ReLU)", fontsize=9)
     return fig

@@ -9,14 +9,14 @@ import pytest
 from PIL import Image
 
 from conftest import run_script
-from digits.data import load_course_data
+from digits.data import load_course_data, load_data
 from digits.errors import UserError
 from digits.evaluation import load_trained
 from digits.handwriting import DIGIT, INK, PAGE, PAPER, as_photo, load_uci_digits, uci_photos
 from digits.onednn import accelerate
 from digits.preprocess import mnist_steps, to_mnist
 from digits.reading import feature_maps, read
-from digits.training import TrainConfig
+from digits.training import TrainConfig, predict
 from models import build_model
 
 
@@ -76,16 +76,17 @@ def test_uci_digits_become_photos_of_dark_ink_on_light_paper():
 
 def test_the_robustness_bench_gives_the_apps_answers(tmp_path, small_datafile):
     """bench/bench_robustness.py's accuracy on the UCI photos is the share the app's path (digits.reading)
-    reads right, photo by photo; its MNIST column is eval.py's accuracy."""
+    reads right, photo by photo; its MNIST column is the eval split's accuracy."""
     done = run_script(["train.py", "--epochs", "1", "--out", str(tmp_path / "run")], tmp_path, small_datafile)
     assert done.returncode == 0, done.stderr
     bench = run_script(["bench/bench_robustness.py", str(tmp_path / "run")], tmp_path, small_datafile)
     assert bench.returncode == 0, bench.stderr
     row = next(line for line in bench.stdout.splitlines() if str(tmp_path / "run") in line)
     mnist, uci = (float(v) for v in re.findall(r"([\d.]+)%", row)[:2])
-    evaluated = run_script(["eval.py", str(tmp_path / "run")], tmp_path, small_datafile)
-    assert f"accuracy {mnist:.2f}%" in evaluated.stdout
     model, loss, _ = load_trained(str(tmp_path / "run"))
+    predicted, truth, _ = predict(model, load_data("eval", 500, image_shape=model.input_shape, label_dtype="int64",
+                                                   datafile=small_datafile), loss)
+    assert mnist == round(100 * np.mean(predicted == truth), 2)
     pixel_range = load_course_data(small_datafile).pixel_range
     photos, labels = uci_photos(seed=0)
     right = [read(model, loss, photo, photo.astype(np.float32), pixel_range).predicted == label
@@ -104,9 +105,7 @@ def test_reading_uses_the_trained_network_not_its_training_mode(small_datafile):
     """digits.training.predict leaves a model training (dropout on, batch norm on batch statistics);
     read_images, which the app and the robustness bench call after it, reads with eval mode: the same
     answers every time, whatever ran before."""
-    from digits.data import load_data
     from digits.evaluation import read_images
-    from digits.training import predict
     paddle.seed(0)
     model = build_model("wide_cnn", 10)  # dropout and batch norm
     images = load_course_data(small_datafile)["eval"][0][:200]
