@@ -102,19 +102,18 @@ def build_app(start, runs):
         if not folders:
             return nothing("Pick a run to read with.", picture)
         meant = None if meant in (None, NOT_SAID) else int(meant)
-        readings, lines = [], []
-        for folder in folders:
-            model, loss, pixel_range, means = runs.get(folder)
-            as_given, gray, name = picture
-            readings.append(read(model, loss, as_given, gray, pixel_range, name))
-            lines.append(f"**{folder}** reads **{readings[-1].answer()}**")
+        as_given, gray, name = picture
+        loaded = [runs.get(folder) for folder in folders]  # (model, loss, pixel range, training means)
+        readings = [read(model, loss, as_given, gray, pixel_range, name) for model, loss, pixel_range, _ in loaded]
+        lines = [f"**{folder}** reads **{reading.answer()}**" for folder, reading in zip(folders, readings)]
         if meant is not None and readings[0].predicted != meant:
             lines.append(f"You meant {meant}: compare your digit, as the network saw it, with the training "
                          f"set's mean {meant} below.")
-        model, _, pixel_range, means = runs.get(folders[0])
+        _, _, pixel_range, means = loaded[0]
         saw = what_the_network_saw(readings, means, pixel_range, meant=[meant] * len(readings), models=folders)
-        maps = next((found for found in (feature_maps(runs.get(f)[0], readings[0].steps["normalised"])
-                                         for f in folders) if found), {})
+        # the feature maps of the first picked network that has conv1 and conv2 (an export has neither)
+        maps = next((found for found in (feature_maps(model, readings[0].steps["normalised"])
+                                         for model, _, _, _ in loaded) if found), {})
         labels = [{str(d): p for d, p in r.top().items()} for r in readings] + [None] * (2 - len(readings))
         return ("\n\n".join(lines), *labels, figure_array(saw),
                 figure_array(feature_map_figure(maps)) if maps else None, picture)

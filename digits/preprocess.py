@@ -41,18 +41,25 @@ def load_photo(path, name=None):
         raise UserError(f"{name} is not an image Pillow can read ({e}): pass a PNG or JPEG photo of one digit") from None
 
 
+def is_wide(image):
+    """16- or 32-bit pixels, which convert("L") would clip to 255."""
+    return image.mode in ("I", "F") or image.mode.startswith("I;16")
+
+
+def has_transparency(image):
+    return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+
+
 def as_shown(image):
     """A Pillow image as an array matplotlib shows as it looks: 8-bit RGB, or RGBA when it has transparency."""
-    if image.mode in ("I", "F") or image.mode.startswith("I;16"):
+    if is_wide(image):
         return to_gray(image).astype(np.uint8)
-    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
-    return np.asarray(image.convert("RGBA" if has_alpha else "RGB"))
+    return np.asarray(image.convert("RGBA" if has_transparency(image) else "RGB"))
 
 
 def to_gray(image):
     """A Pillow image -> float32 grayscale array in 0-255."""
-    if image.mode in ("I", "F") or image.mode.startswith("I;16"):
-        # convert("L") would clip these to 255, turning most of the picture white
+    if is_wide(image):  # convert("L") would turn most of the picture white
         values = np.asarray(image, dtype=np.float64)
         if image.mode.startswith("I;16"):
             full_scale = 65535
@@ -60,7 +67,7 @@ def to_gray(image):
             scales = (1.0, 255, 65535, 2**31 - 1) if image.mode == "F" else (255, 65535, 2**31 - 1)
             full_scale = next((s for s in scales if values.max() <= s), values.max())
         return np.clip(values * (255.0 / full_scale), 0, 255).astype(np.float32)
-    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
+    if has_transparency(image):
         image = flattened(image)
     return np.asarray(image.convert("L"), dtype=np.float32)
 
