@@ -41,8 +41,8 @@ def measure(kind, datafile, repeats):
             times.append(time.perf_counter() - started)
         result = {"epoch_s": statistics.median(times)}
     else:  # the course: parse the JSON for each of the three modes, then one train epoch of its generator
-        from course_reference import course_load_data
-        loaders = [course_load_data(datafile, mode) for mode in ("train", "valid", "eval")]
+        from digits.courseloader import load_data as course_load_data
+        loaders = [course_load_data(mode, datafile) for mode in ("train", "valid", "eval")]
         result = {"load_s": time.perf_counter() - started}
         started = time.perf_counter()
         for _ in loaders[0]():

@@ -8,20 +8,26 @@ comment saying what it is:
     seed = 0         # fixes Python, NumPy and Paddle randomness
     quick = False    # one epoch only: a smoke test, as CI runs the labs
 
-then calls `out = lab_setup("lab02", globals())`. In a notebook the values stand as written (edit the
-cell, or let papermill inject new ones after it). Run as a script, each variable is also a flag
-(`--epochs 3`, `--quick`, `--no-onednn` for a True one), its help is the line's comment, and the flags
-given replace the values, just as papermill's injected cell does.
+then calls `out = lab_setup("lab02", globals())`, and ends with `record(out, name=value, ...)`: its
+headline numbers, which `python -m digits.report` puts in the lab report beside the course's. In a
+notebook the values stand as written (edit the cell, or let papermill inject new ones after it). Run as
+a script, each variable is also a flag (`--epochs 3`, `--quick`, `--no-onednn` for a True one), its help
+is the line's comment, and the flags given replace the values, just as papermill's injected cell does.
 """
 import argparse
 import ast
+import json
 import os
 import signal
 import sys
 from dataclasses import fields
+from numbers import Integral, Real
+
+import numpy as np
 
 from .cli import add_config_arguments
 from .errors import UserError, terminate
+from .fileio import atomic_path
 from .onednn import use_onednn
 from .plots import in_notebook
 from .runs import new_run_path
@@ -29,6 +35,7 @@ from .training import TrainConfig
 
 CHECKS = {f.name: f.metadata["check"] for f in fields(TrainConfig)}  # epochs, seed, ...: as train.py checks them
 COMMON = ("epochs", "seed", "quick", "onednn")  # the parameters most labs have: checked in a notebook too
+RUN_FOLDER = "LAB_RUN_FOLDER"  # where a lab writes when this is set (python -m digits.report sets it), else runs/<lab>/<time>
 
 
 def lab_setup(lab, parameters):
@@ -53,9 +60,26 @@ def lab_setup(lab, parameters):
         parameters["epochs"] = min(parameters["epochs"], 1)
     if "onednn" in parameters:
         use_onednn(parameters["onednn"])
-    path = new_run_path(os.path.join("runs", lab), "run")
+    path = os.environ.get(RUN_FOLDER) or new_run_path(os.path.join("runs", lab), "run")
     os.makedirs(path, exist_ok=True)
     return path
+
+
+def record(out, **numbers):
+    """Keep the lab's headline numbers (name=value, plain numbers or booleans) in out/results.json, where
+    `python -m digits.report` reads them; digits/published.py says how each is shown and what the course printed."""
+    plain = {}
+    for name, value in numbers.items():
+        if isinstance(value, (bool, np.bool_)):
+            plain[name] = bool(value)
+        elif isinstance(value, Integral):
+            plain[name] = int(value)
+        elif isinstance(value, Real):
+            plain[name] = float(value)
+        else:
+            raise TypeError(f"record({name}=...): a number or a boolean, not {type(value).__name__}")
+    with atomic_path(os.path.join(out, "results.json")) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        json.dump(plain, f, indent=1)
 
 
 def parameters_cell(path):

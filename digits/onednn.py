@@ -58,6 +58,7 @@ _SRC, _DST, _WEIGHTS, _BIAS, _WORKSPACE = 1, 17, 33, 41, 64          # DNNL_ARG_
 _DIFF_SRC, _DIFF_DST, _DIFF_WEIGHTS, _DIFF_BIAS = 129, 145, 161, 169
 
 _Dims = ctypes.c_int64 * 12    # dnnl_dims_t
+_AVX512_BIT = 0x20  # dnnl_cpu_isa_t: set in avx512_core (0x27) and every ISA above it; clear in avx2 (0x7) .. avx2_vnni_2 (0x1f)
 
 
 class _ExecArg(ctypes.Structure):
@@ -78,6 +79,7 @@ class _Library:
         lib.dnnl_primitive_execute.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
         lib.dnnl_post_ops_append_eltwise.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_float, ctypes.c_float]
         lib.dnnl_version.restype = ctypes.POINTER(ctypes.c_int * 3)
+        self.avx512 = bool(lib.dnnl_get_effective_cpu_isa() & _AVX512_BIT)  # the vector units oneDNN dispatches to
         version = tuple(lib.dnnl_version().contents)
         if version[0] != 3:  # the constants above are oneDNN 3's
             raise RuntimeError(f"Paddle ships oneDNN {'.'.join(map(str, version))}; this module needs version 3")
@@ -181,10 +183,12 @@ class _ConvPlan:
         shapes = {"src": self.input_shape, "weights": self.weight_shape, "bias": [out_channels],
                   "dst": self.output_shape}
         plain = {role: dnnl.desc(shape, _TAG_X if role == "bias" else _TAG_NCHW) for role, shape in shapes.items()}
-        # Activations in NHWC: oneDNN's brgemm kernels then run on the 20 real channels (conv2 forward+backward
-        # 4.9 ms per batch of 100 on 2 cores) where its blocked layout pads them to 32 (7.4 ms). A 1-channel
-        # input is the exception: its blocked kernels measured faster (1.0 vs 1.5 ms).
-        activations = _TAG_ANY if channels == 1 else _TAG_NHWC
+        # Activations in NHWC: oneDNN's brgemm kernels then run on the 20 real channels where its blocked layout
+        # pads them to 32 (AVX-512) or 24 (AVX2). A 1-channel input on an AVX-512 processor is the exception:
+        # its blocked kernels measured faster there; on AVX2 its blocked weight gradient is the slowest call of
+        # an epoch, and NHWC is faster (README, "CPU speed"). The choice depends only on the processor, so a
+        # seed still gives the same run on the same machine.
+        activations = _TAG_ANY if channels == 1 and dnnl.avx512 else _TAG_NHWC
         any_ = {role: dnnl.desc(shape, activations if role in ("src", "dst") else _TAG_ANY)
                 for role, shape in shapes.items()}
         geometry = (_Dims(*stride), _Dims(0, 0), _Dims(*padding), _Dims(*padding))  # strides, dilations, pads

@@ -30,7 +30,7 @@ import paddle
 import paddle.nn.functional as F
 from digits.errors import UserError
 from digits.idx import FILES
-from digits.lab import lab_setup
+from digits.lab import lab_setup, record
 from digits.plots import LiveCurves
 from digits.prepare import default_idx_folder
 from digits.training import seed_everything
@@ -144,8 +144,9 @@ model = paddle.nn.Linear(in_features=784, out_features=1)
 live = LiveCurves("Linear(784, 1), MSE (mean of the last 50 batches)", logy=True)
 losses = train(model, train_set, epochs, live, "Linear(784, 1), SGD 0.001")
 print(f"loss curve: {live.save(f'{out}/loss.png')}")
-print(f"minimal model: last epoch's mean loss {np.mean(losses[-len(losses) // epochs:]):.4f}, "
-      f"test accuracy (rounded prediction) {100 * test_accuracy(model, test_set):.2f}%")
+minimal_loss, minimal_accuracy = np.mean(losses[-len(losses) // epochs:]), test_accuracy(model, test_set)
+print(f"minimal model: last epoch's mean loss {minimal_loss:.4f}, "
+      f"test accuracy (rounded prediction) {100 * minimal_accuracy:.2f}%")
 
 # %% [markdown]
 # ## 2. Labels `[B]` against predictions `[B, 1]`
@@ -168,12 +169,18 @@ print(f"square_error_cost of predictions {list(predicts.shape)} and labels {list
 # %%
 shape_epochs = min(epochs, 3)
 live = LiveCurves("Linear(784, 1), MSE: label shape (mean of the last 50 batches)", logy=True)
+by_shape = {}  # flat: (last epoch's mean loss, test accuracy)
 for name, flat in (("labels [B] (broadcast to [B, B])", True), ("labels [B, 1]", False)):
     seed_everything(seed)
     model = paddle.nn.Linear(in_features=784, out_features=1)
     losses = train(model, train_set, shape_epochs, live, name, flat_labels=flat)
     last = np.mean(losses[-len(losses) // shape_epochs:])
-    print(f"{name}: last epoch's mean loss {last:.4f}, test accuracy {100 * test_accuracy(model, test_set):.2f}%")
+    accuracy = test_accuracy(model, test_set)
+    print(f"{name}: last epoch's mean loss {last:.4f}, test accuracy {100 * accuracy:.2f}%")
+    by_shape[flat] = last, accuracy
 all_labels = np.asarray(train_set.dataset.labels)[list(train_set.indices)] if quick else train_set.labels
 print(f"the labels' variance, where the broadcast loss settles: {np.var(all_labels):.4f}")
 print(f"figure: {live.save(f'{out}/label_shapes.png')}")
+record(out, last_loss=minimal_loss, test_accuracy=minimal_accuracy, flat_loss=by_shape[True][0],
+       flat_accuracy=by_shape[True][1], column_loss=by_shape[False][0], column_accuracy=by_shape[False][1],
+       label_variance=np.var(all_labels))  # for the lab report

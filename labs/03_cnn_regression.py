@@ -35,7 +35,7 @@ import paddle
 import paddle.nn.functional as F
 from digits.data import IMAGE, load_course_data
 from digits.errors import UserError
-from digits.lab import lab_setup
+from digits.lab import lab_setup, record
 from digits.plots import plot_curves, plot_runs
 from digits.training import TrainConfig, fit
 from models.linear import LinearRegressor
@@ -195,3 +195,10 @@ plot_curves(accuracy, f"{out}/classifiers_accuracy.png", "MLP vs CNN as classifi
             ylabel="valid accuracy")
 print(f"figures in {out}: linear_mlp_cnn.png, cnn_course_vs_warmup.png, classifiers_loss.png, "
       f"classifiers_accuracy.png")
+eval_mse = {name: result.eval["loss"] for name, result, _ in rows}  # a run that diverged has no row: nan
+dead_share = {name: share for name, _, share in rows}
+record(out, mlp_mse=mlp.eval["loss"], cnn_course_mse=eval_mse.get(f"cnn, seed {seeds[0]}, course", np.nan),
+       cnn_course_dead=dead_share.get(f"cnn, seed {seeds[0]}, course", np.nan),
+       cnn_warmup_mse=eval_mse.get(f"cnn, seed {seeds[0]}, warm-up", np.nan),
+       mlp_classifier_accuracy=classifiers["MLP"].eval["accuracy"],
+       cnn_classifier_accuracy=classifiers["CNN"].eval["accuracy"])  # for the lab report

@@ -30,7 +30,7 @@ import digits  # noqa: F401  (quiets Paddle's logging; import before paddle)
 import paddle
 import paddle.nn.functional as F
 from digits.data import IMAGE, load_data
-from digits.lab import lab_setup
+from digits.lab import lab_setup, record
 from digits.onednn import accelerate
 from digits.plots import LiveCurves
 from digits.training import evaluate, seed_everything, train_step
@@ -88,6 +88,7 @@ OPTIMIZERS = {
 
 # %%
 WINDOW = 100  # batches per point of the loss curves
+valid_accuracy = {}  # (the comparison's figure, optimizer, lr): the run's valid accuracy
 
 
 def train(model, optimizer, epochs, live, label):
@@ -127,6 +128,7 @@ def compare(title, settings, epochs, figure):
         last_epoch = losses[-(len(losses) // epochs):]
         print(f"{name:10s} {lr:7g} {epochs:6d} {np.mean(last_epoch):11.4f} {valid['loss']:11.4f} "
               f"{100 * valid['accuracy']:9.2f}% {seconds:8.1f}")
+        valid_accuracy[figure, name, lr] = valid["accuracy"]
     return live.save(f"{out}/{figure}.png")
 
 
@@ -148,3 +150,9 @@ figure = compare("SGD at three learning rates", LEARNING_RATES, lr_epochs, "lear
 figure = compare("four optimizers", OPTIMIZERS, epochs, "optimizers")
 print(f"\n{len(LEARNING_RATES) + len(OPTIMIZERS)} trainings in {time.perf_counter() - started:.0f} s; "
       f"figures in {out}")
+record(out, sgd_lr1e4=valid_accuracy["learning_rates", "SGD", 0.0001],
+       sgd_lr1e3=valid_accuracy["learning_rates", "SGD", 0.001],
+       sgd_lr1e2=valid_accuracy["learning_rates", "SGD", 0.01],
+       sgd=valid_accuracy["optimizers", "SGD", 0.01], momentum=valid_accuracy["optimizers", "Momentum", 0.01],
+       adagrad=valid_accuracy["optimizers", "Adagrad", 0.01], adam=valid_accuracy["optimizers", "Adam", 0.01],
+       adam_lr1e3=valid_accuracy["optimizers", "Adam", 0.001])  # for the lab report

@@ -55,7 +55,7 @@ import paddle.nn.functional as F
 from digits.data import IMAGE, load_data
 from digits.dataset import MnistDataset
 from digits.errors import UserError
-from digits.lab import lab_setup
+from digits.lab import lab_setup, record
 from digits.onednn import accelerate, use_onednn
 from digits.plots import in_notebook
 from digits.training import evaluate, seed_everything, train_step
@@ -259,3 +259,8 @@ if __name__ == "__main__":
     spawned, launched = runs["2, spawn"][1][0]["checksum"], runs["2, launch"][1][0]["checksum"]
     print(f"spawn and launch end with the same weights: {spawned == launched} ({spawned}, {launched})")
     print(f"the launcher's per-rank logs: {out}/log/workerlog.0, workerlog.1")
+    record(out, one_process_accuracy=runs["1 process"][1][0]["eval"], spawn_accuracy=runs["2, spawn"][1][0]["eval"],
+           launch_accuracy=runs["2, launch"][1][0]["eval"], one_process_seconds=runs["1 process"][0],
+           spawn_seconds=runs["2, spawn"][0], launch_seconds=runs["2, launch"][0],
+           ranks_same_weights=all(len({r["checksum"] for r in ranks}) == 1 for _, ranks in runs.values()),
+           spawn_equals_launch=spawned == launched)  # for the lab report

@@ -42,7 +42,7 @@ import digits  # noqa: F401  (quiets Paddle's logging; import before paddle)
 import paddle
 import paddle.nn.functional as F
 from digits.data import load_course_data, load_data
-from digits.lab import lab_setup
+from digits.lab import lab_setup, record
 from digits.onednn import accelerate, course_layer_name
 from digits.plots import LiveCurves
 from digits.training import evaluate, seed_everything, train_step
@@ -221,3 +221,9 @@ print(f"{'setting':12s} {'train loss':>10s} {'valid loss':>10s} {'train acc':>10
 for name, train_loss, valid_loss, train_acc, valid_acc in rows:
     print(f"{name:12s} {train_loss:10.4f} {valid_loss:10.4f} {100 * train_acc:9.2f}% {100 * valid_acc:9.2f}% "
           f"{100 * (train_acc - valid_acc):6.2f}%")
+valid_accuracy = {name: valid_acc for name, _, _, _, valid_acc in rows}
+gap = {name: train_acc - valid_acc for name, _, _, train_acc, valid_acc in rows}
+record(out, valid_none=valid_accuracy["none"], valid_l2_1e5=valid_accuracy["L2 1e-5"],
+       valid_l2_1e3=valid_accuracy["L2 1e-3"], valid_l2_1e2=valid_accuracy["L2 1e-2"],
+       valid_dropout=valid_accuracy["dropout 0.5"], gap_none=gap["none"], gap_l2_1e5=gap["L2 1e-5"],
+       gap_l2_1e3=gap["L2 1e-3"], gap_l2_1e2=gap["L2 1e-2"], gap_dropout=gap["dropout 0.5"])  # for the lab report

@@ -50,7 +50,7 @@ import paddle
 import paddle.nn.functional as F
 from digits.data import load_course_data, load_data
 from digits.errors import UserError
-from digits.lab import lab_setup
+from digits.lab import lab_setup, record
 from digits.onednn import accelerate
 from digits.plots import LiveCurves
 from digits.runs import Run
@@ -220,3 +220,7 @@ logged = Run.open(run).records("batch")
 same_losses = all(record["loss"] == straight[record["step"]] for record in logged)
 print(f"train.py, stopped and resumed: its {len(logged)} logged losses equal this lab's uninterrupted loop's: "
       f"{same_losses}; max weight difference {max_difference(straight_weights, library_weights):.3g}")
+record(out, losses_equal=np.array_equal(expected, got),
+       weights_equal=max_difference(straight_weights, resumed_weights) == 0, final_lr=opt.get_lr(),
+       library_equal=same_losses and max_difference(straight_weights, library_weights) == 0,
+       library_eval_accuracy=Run.open(run).records("eval")[-1]["accuracy"])  # for the lab report

@@ -42,7 +42,7 @@ from paddle.static import InputSpec
 from digits.data import load_course_data
 from digits.export import write_meta
 from digits.fileio import atomic_path
-from digits.lab import lab_setup
+from digits.lab import lab_setup, record
 from digits.onednn import accelerate, is_accelerated, math_threads
 from digits.runs import Run, load_weights
 from digits.training import TrainConfig, fit, num_outputs
@@ -201,3 +201,7 @@ def onnx_check(graph, weights, images, dynamic):
 
 onnx_check(graph, weights, images, dynamic)
 print(f"evaluate the export: python eval.py {folder}")
+record(out, jit_difference=np.abs(jitted - dynamic).max(), inference_difference=np.abs(plain - dynamic).max(),
+       onednn_difference=np.abs(served - dynamic).max(), training_layers_difference=np.abs(training_layers - dynamic).max(),
+       same_predictions=all(np.array_equal(outputs.argmax(1), dynamic.argmax(1))
+                            for outputs in (jitted, plain, served, training_layers)))  # for the lab report

@@ -25,7 +25,7 @@ import paddle.nn.functional as F
 
 from digits.data import load_course_data
 from digits.errors import UserError
-from digits.lab import lab_setup
+from digits.lab import lab_setup, record
 from digits.numpy_nn import SGD, batches, mlp, pixels_in_unit_range
 from digits.prepare import ensure_datafile
 
@@ -35,7 +35,7 @@ seed = 0  # fixes the NumPy weights (copied into Paddle) and the order of the ba
 quick = False  # a smoke test, as CI runs the labs (this lab is one batch and a few steps either way)
 
 # %%
-lab_setup("lab11b", globals())  # a script's flags replace the values above (this lab only prints)
+out = lab_setup("lab11b", globals())  # a script's flags replace the values above; out = runs/lab11b/<time>
 if steps < 1:
     raise UserError(f"steps = {steps}: must be at least 1")
 
@@ -70,13 +70,17 @@ def twin_parameters(numpy_net, paddle_net):
             "fc2.weight": (state["2.W"], paddle_net.fc2.weight), "fc2.bias": (state["2.b"], paddle_net.fc2.bias)}
 
 
+differences = {}  # name: the largest |NumPy - Paddle| that compare() printed
+
+
 def compare(name, ours, theirs):
     """One line: the array's shape, its largest-magnitude entry in NumPy and the same entry in Paddle,
     and the largest |NumPy - Paddle| over the whole array."""
     ours, theirs = np.asarray(ours, dtype=np.float64), np.asarray(theirs, dtype=np.float64)
     where = np.unravel_index(np.abs(ours).argmax(), ours.shape) if ours.ndim else ()
+    differences[name] = np.abs(ours - theirs).max()
     print(f"  {name:18s} {str(list(ours.shape)):10s} {str([int(i) for i in where]):10s} {ours[where]:+.8f} "
-          f"{theirs[where]:+.8f}   max |difference| {np.abs(ours - theirs).max():.1e}")
+          f"{theirs[where]:+.8f}   max |difference| {differences[name]:.1e}")
 
 
 # %% [markdown]
@@ -122,6 +126,7 @@ print(f"SGD with learning rate {LEARNING_RATE}: the step above, then {steps - 1}
 numpy_sgd = SGD(LEARNING_RATE)
 paddle_sgd = paddle.optimizer.SGD(learning_rate=LEARNING_RATE, parameters=paddle_net.parameters())
 print(f"  {'step':>4s} {'NumPy loss':>11s} {'Paddle loss':>11s}")
+step_losses = []  # (NumPy, Paddle) at each step
 for step in range(steps):
     if step:  # the first step's losses and gradients are the ones compared above
         x, y = next(some_batches)
@@ -130,9 +135,15 @@ for step in range(steps):
         paddle_loss.backward()
     print(f"  {step + 1:4d} {numpy_loss:11.8f} {float(paddle_loss):11.8f}   "
           f"max |difference| {abs(numpy_loss - float(paddle_loss)):.1e}")
+    step_losses.append((numpy_loss, float(paddle_loss)))
     numpy_sgd.step(numpy_net)   # w <- w - lr dL/dw, on the NumPy arrays
     paddle_sgd.step()           # the same, on Paddle's parameters
     paddle_sgd.clear_grad()     # Paddle adds each backward's gradients to .grad unless cleared
 print(f"the weights after {steps} steps:")
 for name, (ours, theirs) in twin_parameters(numpy_net, paddle_net).items():
     compare(name, ours, theirs.numpy())
+record(out, score_difference=differences["scores"], loss_difference=differences["loss"],
+       gradient_difference=max(differences[f"dL/d {name}"] for name in grads),
+       step_loss_difference=max(abs(a - b) for a, b in step_losses),
+       weight_difference=max(differences[name] for name in grads),
+       first_loss=step_losses[0][0], last_loss=step_losses[-1][0])  # for the lab report

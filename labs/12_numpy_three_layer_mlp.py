@@ -31,7 +31,7 @@ import numpy as np
 
 from digits.errors import UserError
 from digits.idx import read_source
-from digits.lab import lab_setup
+from digits.lab import lab_setup, record
 from digits.numpy_nn import SGD, mlp, train
 from digits.plots import LiveCurves
 from digits.prepare import default_idx_folder
@@ -141,3 +141,6 @@ print(f"{'hidden':>10s} {'batch':>5s} {'decay':>5s} {'best epoch':>10s} {'valid 
 for hidden, batch_size, decay, epoch, valid_accuracy, test_accuracy, seconds in rows:
     print(f"{name_of(hidden):>10s} {batch_size:5d} {decay:5g} {epoch:10d} {100 * valid_accuracy:8.2f}% "
           f"{100 * test_accuracy:8.2f}% {seconds:8.2f}")
+record(out, **{f"test_{'_'.join(map(str, hidden))}_b{batch_size}{'' if decay < 1 else '_no_decay'}": test_accuracy
+               for hidden, batch_size, decay, _, _, test_accuracy, _ in rows},
+       best_is_last=all(epoch == epochs - 1 for _, _, _, epoch, _, _, _ in rows))  # for the lab report

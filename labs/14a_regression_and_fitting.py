@@ -17,7 +17,7 @@ import numpy as np
 import digits  # noqa: F401  (quiets Paddle's logging; import before paddle)
 import paddle
 import paddle.nn.functional as F
-from digits.lab import lab_setup
+from digits.lab import lab_setup, record
 from digits.plots import LiveCurves, plot_curves
 from digits.training import seed_everything
 
@@ -84,6 +84,7 @@ targets = (X @ true_w + 0.3 + rng.normal(0, 0.1, (200, 1))).astype(np.float32)
 layer, losses = fit_linear(X, targets, steps, live=live, label="three variables")
 print(f"three variables: w = {listed(layer.weight.numpy()[:, 0])} (truth {true_w[:, 0].tolist()}), "
       f"b = {layer.bias.item():.3f} (truth 0.3), MSE {losses[-1]:.4f}")
+three_variable_error = max(np.abs(layer.weight.numpy()[:, 0] - true_w[:, 0]).max(), abs(layer.bias.item() - 0.3))
 
 cubic = (x ** 3 - x + rng.normal(0, 0.05, x.shape)).astype(np.float32)
 powers = np.hstack([x, x ** 2, x ** 3])
@@ -149,8 +150,14 @@ sparse_w = np.zeros((40, 1), dtype=np.float32)
 sparse_w[:4, 0] = [3.0, -2.0, 1.5, 1.0]
 X = rng.normal(0, 1, (100, 40)).astype(np.float32)
 y = (X @ sparse_w + rng.normal(0, 0.1, (100, 1))).astype(np.float32)
+zeroed = {}  # regulariser: how many of the 36 useless weights end below 0.01
 for name, regularizer in (("L1", paddle.regularizer.L1Decay(0.05)), ("L2", paddle.regularizer.L2Decay(0.05))):
     layer, _ = fit_linear(X, y, steps, lr=0.05, regularizer=regularizer)
     weights = layer.weight.numpy()[:, 0]
-    print(f"{name}: {int(np.sum(np.abs(weights[4:]) < 1e-2))} of the 36 useless weights below 0.01 "
+    zeroed[name] = int(np.sum(np.abs(weights[4:]) < 1e-2))
+    print(f"{name}: {zeroed[name]} of the 36 useless weights below 0.01 "
           f"(largest {np.abs(weights[4:]).max():.3f}); useful weights {listed(weights[:4])}")
+coefficient_error = max(abs(line_layer.weight.item() - 2), abs(line_layer.bias.item() - 1), three_variable_error,
+                        np.abs(cubic_layer.weight.numpy()[:, 0] - [-1, 0, 1]).max())
+record(out, coefficient_error=coefficient_error, best_degree=best, degree12_train_mse=errors["train"][12],
+       degree12_test_mse=errors["test"][12], l1_zeroed=zeroed["L1"], l2_zeroed=zeroed["L2"])  # for the lab report

@@ -21,7 +21,7 @@ import digits  # noqa: F401  (quiets Paddle's logging; import before paddle)
 import paddle
 from digits.data import FLAT, IMAGE
 from digits.dataset import MnistDataset
-from digits.lab import lab_setup
+from digits.lab import lab_setup, record
 from digits.plots import LiveCurves
 from digits.training import seed_everything
 from models import build_model
@@ -84,12 +84,14 @@ def accuracy(model, dataset):
 
 # %%
 print("1. dropout")
+dropout_accuracy = {}  # dropout: (train accuracy, test accuracy)
 for dropout in (0.0, 0.5):
     seed_everything(seed)
     model = trained(mlp((512, 512), dropout), train_set, valid_set, epochs)
     train_accuracy, test_accuracy = accuracy(model, train_set), accuracy(model, test_set)
     print(f"   dropout {dropout}: train {100 * train_accuracy:.2f}%, test {100 * test_accuracy:.2f}%, "
           f"gap {100 * (train_accuracy - test_accuracy):.2f} points")
+    dropout_accuracy[dropout] = train_accuracy, test_accuracy
 
 # %% [markdown]
 # ## 2. Early stopping
@@ -128,19 +130,21 @@ class BestEpoch(paddle.callbacks.Callback):
 print("2. early stopping on the validation loss (patience 3)")
 seed_everything(seed)
 live = LiveCurves("early stopping: loss per epoch", xlabel="epoch", ylabel="loss")
-record = BestEpoch(live)
+best_epoch = BestEpoch(live)
 stopper = paddle.callbacks.EarlyStopping(monitor="loss", mode="min", patience=3, save_best_model=False)
 network = mlp((512, 512))
-model = trained(network, train_set, valid_set, 3 * epochs, [record, stopper])
-best = int(np.argmin(record.losses))
-print(f"   stopped after {len(record.losses)} of {3 * epochs} epochs; best validation loss "
-      f"{record.losses[best]:.4f} at epoch {best + 1}; test accuracy at the last epoch "
-      f"{100 * accuracy(model, test_set):.2f}%")
-network.set_state_dict(record.best_state)
+model = trained(network, train_set, valid_set, 3 * epochs, [best_epoch, stopper])
+best = int(np.argmin(best_epoch.losses))
+last_test = accuracy(model, test_set)
+print(f"   stopped after {len(best_epoch.losses)} of {3 * epochs} epochs; best validation loss "
+      f"{best_epoch.losses[best]:.4f} at epoch {best + 1}; test accuracy at the last epoch "
+      f"{100 * last_test:.2f}%")
+network.set_state_dict(best_epoch.best_state)
 restored_loss = float(np.ravel(model.evaluate(valid_set, batch_size=len(valid_set), verbose=0)["loss"])[0])  # as fit
+best_test = accuracy(model, test_set)
 print(f"   restored the parameters of epoch {best + 1} (validation loss {restored_loss:.4f}): "
-      f"test accuracy at the best epoch {best + 1} {100 * accuracy(model, test_set):.2f}%")
-live.add("best epoch (restored)", best + 1, record.losses[best])
+      f"test accuracy at the best epoch {best + 1} {100 * best_test:.2f}%")
+live.add("best epoch (restored)", best + 1, best_epoch.losses[best])
 live.save(f"{out}/early_stopping.png")
 
 # %% [markdown]
@@ -167,7 +171,8 @@ for width in WIDTHS:
 chosen = max(WIDTHS, key=lambda w: np.mean(scores[w]))
 seed_everything(seed)
 final = trained(mlp((chosen,)), train_set, None, max(1, epochs // 2))
-print(f"   chosen width {chosen}: test accuracy {100 * accuracy(final, test_set):.2f}%")
+chosen_test = accuracy(final, test_set)
+print(f"   chosen width {chosen}: test accuracy {100 * chosen_test:.2f}%")
 
 # %% [markdown]
 # ## 4. Data augmentation for the CNN
@@ -201,7 +206,14 @@ class Augmented(paddle.io.Dataset):
 print("4. data augmentation for the CNN")
 cnn_train, cnn_test = split("train", IMAGE, count), split("eval", IMAGE)
 background = float(cnn_train[0][0].min())
+cnn_accuracy = {}  # training images: test accuracy
 for name, dataset in (("plain", cnn_train), ("shifted + rotated", Augmented(cnn_train, background, seed=seed))):
     seed_everything(seed)
     model = trained(build_model("cnn", 10), dataset, None, max(1, epochs // 2))
-    print(f"   {name:18s}: test accuracy {100 * accuracy(model, cnn_test):.2f}%")
+    cnn_accuracy[name] = accuracy(model, cnn_test)
+    print(f"   {name:18s}: test accuracy {100 * cnn_accuracy[name]:.2f}%")
+record(out, gap_no_dropout=dropout_accuracy[0.0][0] - dropout_accuracy[0.0][1],
+       gap_dropout=dropout_accuracy[0.5][0] - dropout_accuracy[0.5][1], test_no_dropout=dropout_accuracy[0.0][1],
+       test_dropout=dropout_accuracy[0.5][1], stopped_after=len(best_epoch.losses), best_epoch=best + 1,
+       test_best_epoch=best_test, test_last_epoch=last_test, cv_width=chosen, cv_test=chosen_test,
+       test_plain=cnn_accuracy["plain"], test_augmented=cnn_accuracy["shifted + rotated"])  # for the lab report

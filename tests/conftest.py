@@ -1,7 +1,9 @@
 """Shared fixtures: a small course file built from the real MNIST through the real prepare path, and local
 HTTP servers for the download tests."""
 import functools
+import glob
 import http.server
+import json
 import os
 import subprocess
 import sys
@@ -65,8 +67,20 @@ def run_lab(name, tmp_path, datafile, **parameters):
         pytest.fail(f"{stem}.ipynb failed in quick mode:\n{str(error)[-4000:]}")
     finally:
         nbformat.write(notebook, str(tmp_path / f"{stem}.ipynb"))
+    check_recorded(stem, tmp_path)
     return "".join(output.get("text", "") for cell in notebook.cells if cell.cell_type == "code"
                    for output in cell.outputs if output.get("name") == "stdout")
+
+
+def check_recorded(stem, tmp_path):
+    """The lab kept exactly the numbers its entry in digits/published.py lists (the lab report reads them)."""
+    from digits.published import BY_NAME
+    found = sorted(glob.glob(str(tmp_path / "runs" / "*" / "*" / "results.json")), key=os.path.getmtime)
+    assert found, f"{stem} recorded no results.json (digits.lab.record)"
+    with open(found[-1], encoding="utf-8") as f:
+        recorded = json.load(f)
+    assert stem in BY_NAME, f"{stem} has no entry in digits/published.py"
+    assert sorted(recorded) == sorted(n.key for n in BY_NAME[stem].numbers), (stem, sorted(recorded))
 
 
 def notebook_images(tmp_path, name):

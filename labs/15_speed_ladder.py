@@ -1,0 +1,166 @@
+# %% [markdown]
+# # Lab 15 · 99% on two CPU cores: a speed ladder
+#
+# Not a section of the course: its chapter trains the CNN of lab 03 for 5 epochs and reaches about
+# 98.7%. This lab starts from exactly the course's program (its JSON loader building each batch from
+# per-sample arrays, Paddle's own conv kernels, Adam 0.001) and climbs to 99% eval accuracy as fast as
+# this CPU allows, **one change per rung**. Each rung trains from several seeds, so the table gives each
+# rung's time and accuracy as mean ± standard deviation: a student sees what each change buys, and
+# whether a gain is larger than the run-to-run spread.
+#
+# The rungs, each adding one change to the rung above it:
+#
+# | rung | change | what it buys |
+# | --- | --- | --- |
+# | 0 | the course's program, one epoch | the baseline |
+# | 1 | the library's loader (lab 01): the JSON parsed once and cached as arrays, a batch is a slice | no parse, no per-sample `np.array` |
+# | 2 | oneDNN's convolutions (`digits.onednn.accelerate`), on both cores | the kernels PyTorch uses |
+# | 3 | each conv → ReLU → pool stage as one oneDNN call (`models/fast_cnn.py`) | fewer layout conversions |
+# | 4 | four epochs | accuracy, at the fast rung's price per epoch |
+# | 5 | a one-cycle learning rate peaking at 0.005 (`--lr-schedule onecycle`) | big steps in the middle, small at the end |
+# | 6 | training images shifted by up to one pixel, anew each epoch (`--shift 1`) | digits are not always centred |
+#
+# Rung 6 is `python train.py --preset minute`. Rungs 0-3 compute the same mathematics (oneDNN adds
+# in another order, so the last digits of the floats differ): their accuracies agree, only the time
+# falls. The time is the wall clock from creating the loader to the last training step, the data's
+# loading included; the final evaluation on the 10,000 eval images is not timed. README, "CPU speed",
+# times a whole epoch against PyTorch and says where the time of an epoch goes.
+#
+# As a script: `python labs/15_speed_ladder.py` (`--help` lists its flags); in full it trains 21 times
+# (about 25 minutes on two cores).
+
+# %%
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+import digits  # noqa: F401  (quiets Paddle's logging; import before paddle)
+import paddle
+import paddle.nn.functional as F
+from digits import courseloader
+from digits.data import IMAGE, load_course_data, load_data
+from digits.lab import lab_setup, record
+from digits.onednn import accelerate, use_onednn
+from digits.plots import save
+from digits.prepare import ensure_datafile
+from digits.training import evaluate, make_schedule, seed_everything, train_step
+from models import build_model
+
+# %% tags=["parameters"]
+seeds = [0, 1, 2]  # each rung trains once per seed; the table shows mean ± std over them
+quick = False  # one epoch per rung and two seeds: a smoke test, as CI runs the labs
+
+# %%
+out = lab_setup("lab15", globals())  # a script's flags replace the values above; out = runs/lab15/<time>
+if quick:
+    seeds = seeds[:2]
+datafile = ensure_datafile()
+batches_per_epoch = -(-len(load_course_data(datafile)["train"][1]) // 100)  # batches of 100, the last one smaller
+
+# %% [markdown]
+# ## The rungs
+# A rung is a few plain settings; each rung copies the one above it and changes one thing.
+
+# %%
+course = {"loader": "course", "onednn": False, "model": "cnn", "epochs": 1, "lr": 0.001, "schedule": "constant",
+          "shift": 0}
+changes = [
+    ("the course's program, one epoch", {}),
+    ("+ cached arrays, sliced batches", {"loader": "library"}),
+    ("+ oneDNN convolutions", {"onednn": True}),
+    ("+ fused conv-relu-pool stages", {"model": "fast_cnn"}),
+    ("+ four epochs", {"epochs": 4}),
+    ("+ one-cycle schedule, peak 0.005", {"lr": 0.005, "schedule": "onecycle"}),
+    ("+ shifts of up to 1 pixel", {"shift": 1}),
+]
+rungs, settings = [], dict(course)
+for name, change in changes:
+    settings = {**settings, **change}
+    rungs.append((name, settings))
+if quick:
+    rungs = [(name, {**s, "epochs": 1}) for name, s in rungs]
+
+# %% [markdown]
+# ## One run of a rung
+# The course's training loop (lab 02's five lines, as `train_step`), with each rung's settings deciding
+# the loader, the kernels, the model and the learning rate. The course's loader gives labels `[B]` as
+# floats; a classifier wants int64 `[B, 1]`, as lab 04 changed them.
+
+# %%
+def train_rung(settings, seed):
+    """Train one rung's settings from `seed`; return (seconds from loader to last step, eval accuracy)."""
+    seed_everything(seed)
+    use_onednn(settings["onednn"])
+    started = time.perf_counter()
+    if settings["loader"] == "course":   # parses the JSON now; every batch built image by image
+        train_loader = courseloader.load_data("train", datafile)
+    else:                                # arrays cached beside the file; a batch is a slice (shifts: numpy)
+        train_loader = load_data("train", 100, image_shape=IMAGE, label_dtype="int64", datafile=datafile,
+                                 shift=settings["shift"])
+    model = build_model(settings["model"], 10)
+    accelerate(model)                    # leaves the model alone when use_onednn(False)
+    schedule = make_schedule(settings["schedule"], settings["lr"], settings["epochs"] * batches_per_epoch,
+                             batches_per_epoch)
+    optimizer = paddle.optimizer.Adam(learning_rate=schedule, parameters=model.parameters())
+    for epoch in range(settings["epochs"]):
+        for images, labels in train_loader():
+            images = paddle.to_tensor(images.reshape(-1, *IMAGE))
+            labels = paddle.to_tensor(labels.reshape(-1, 1).astype("int64"))
+            train_step(model, optimizer, images, labels, F.cross_entropy)
+            if not isinstance(schedule, float):
+                schedule.step()          # the one-cycle rate changes every batch
+    seconds = time.perf_counter() - started
+    accuracy = evaluate(model, load_data("eval", 500, image_shape=IMAGE, label_dtype="int64", datafile=datafile),
+                        "ce")["accuracy"]
+    return seconds, accuracy
+
+
+def spread(values, style):
+    """'mean ± sample standard deviation' of a rung's runs."""
+    return f"{style.format(values.mean())} ± {style.format(values.std(ddof=1))}"
+
+
+# %% [markdown]
+# ## Climb
+# Rung by rung, each seed in turn (so a rung's runs sit side by side in time, and a busy moment on the
+# machine hits one rung's seeds rather than one seed's rungs).
+
+# %%
+results = []   # per rung: {"seconds": [one per seed], "accuracy": [...]}
+for index, (name, settings) in enumerate(rungs):
+    runs = [train_rung(settings, seed) for seed in seeds]
+    results.append({"seconds": np.array([s for s, _ in runs]), "accuracy": np.array([a for _, a in runs])})
+    print(f"rung {index} {name:34s} {spread(results[-1]['seconds'], '{:.1f}')} s   eval accuracy "
+          f"{spread(100 * results[-1]['accuracy'], '{:.2f}')}%", flush=True)
+
+# %% [markdown]
+# ## The ladder
+# Mean ± sample standard deviation over the seeds; "speed-up" divides rung 0's mean time by the rung's.
+
+# %%
+rows = ["| rung | change | epochs | time, s | speed-up | eval accuracy, % |", "| --- | --- | --- | --- | --- | --- |"]
+for index, ((name, settings), result) in enumerate(zip(rungs, results)):
+    speedup = results[0]["seconds"].mean() / result["seconds"].mean()
+    rows.append(f"| {index} | {name} | {settings['epochs']} | {spread(result['seconds'], '{:.1f}')} | {speedup:.1f}x | "
+                f"{spread(100 * result['accuracy'], '{:.2f}')} |")
+table = "\n".join(rows) + f"\n\nMean ± std over {len(seeds)} seeds ({', '.join(map(str, seeds))}) per rung" + \
+    ("; quick mode: one epoch each." if quick else ".")
+print(table)
+with open(f"{out}/table.md", "w", encoding="utf-8") as f:
+    f.write(table + "\n")
+
+fig, ax = plt.subplots(figsize=(7, 4))
+for index, result in enumerate(results):
+    x, y = result["seconds"], 100 * result["accuracy"]
+    ax.errorbar(x.mean(), y.mean(), xerr=x.std(ddof=1), yerr=y.std(ddof=1), fmt="o", capsize=3)
+    ax.annotate(str(index), (x.mean(), y.mean()), textcoords="offset points", xytext=(5, 5))
+ax.axhline(99, color="grey", linestyle=":", linewidth=1)
+ax.set_xscale("log")
+ax.set_xlabel("wall time, s (log scale)")
+ax.set_ylabel("eval accuracy, %")
+ax.set_title("the speed ladder: each rung's mean ± std over the seeds")
+print(f"figure: {save(fig, f'{out}/ladder.png')}")
+record(out, course_seconds=results[0]["seconds"].mean(), course_accuracy=results[0]["accuracy"].mean(),
+       fused_seconds=results[3]["seconds"].mean(), minute_seconds=results[-1]["seconds"].mean(),
+       minute_accuracy=results[-1]["accuracy"].mean())  # for the lab report

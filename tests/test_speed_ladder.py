@@ -1,0 +1,20 @@
+"""Lab 15, the speed ladder, runs in quick mode and shows what it claims: the speed rungs change only the time."""
+import re
+
+from conftest import notebook_images, run_lab
+
+
+def test_lab15_speed_ladder(tmp_path, small_datafile):
+    out = run_lab("15_speed_ladder.py", tmp_path, small_datafile)
+    rungs = re.findall(r"^rung (\d) (.+?)\s+([\d.]+) ± ([\d.]+) s   eval accuracy ([\d.]+ ± [\d.]+)%", out, re.M)
+    assert [int(r[0]) for r in rungs] == list(range(7)), out[-3000:]
+    accuracy = {int(r[0]): r[4] for r in rungs}
+    # rungs 0 and 1 differ only in the loader, and the two loaders give the same batches from one seed:
+    # the same runs, to the last digit; the oneDNN rungs compute the same sums in another order
+    assert accuracy[0] == accuracy[1]
+    for rung in (2, 3):
+        assert abs(float(accuracy[rung].split(" ± ")[0]) - float(accuracy[0].split(" ± ")[0])) < 2.0
+    table = next(tmp_path.glob("runs/lab15/*/table.md")).read_text()
+    assert table.count("\n| ") == 8 and "Mean ± std over 2 seeds (0, 1) per rung; quick mode" in table
+    assert next(tmp_path.glob("runs/lab15/*/ladder.png")).stat().st_size > 1000
+    assert sorted(n for n in notebook_images(tmp_path, "15_speed_ladder.py").values() if n) == [1]
