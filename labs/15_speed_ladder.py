@@ -40,6 +40,7 @@ import paddle
 import paddle.nn.functional as F
 from digits import courseloader
 from digits.data import IMAGE, load_course_data, load_data
+from digits.errors import UserError
 from digits.lab import lab_setup, record
 from digits.onednn import accelerate, use_onednn
 from digits.plots import save
@@ -55,6 +56,8 @@ quick = False  # one epoch per rung and two seeds: a smoke test, as CI runs the 
 out = lab_setup("lab15", globals())  # a script's flags replace the values above; out = runs/lab15/<time>
 if quick:
     seeds = seeds[:2]
+if len(set(seeds)) < 2:
+    raise UserError(f"seeds = {seeds}: give at least two different seeds (the table shows each rung's spread)")
 datafile = ensure_datafile()
 batches_per_epoch = -(-len(load_course_data(datafile)["train"][1]) // 100)  # batches of 100, the last one smaller
 

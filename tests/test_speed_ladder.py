@@ -1,7 +1,7 @@
 """Lab 15, the speed ladder, runs in quick mode and shows what it claims: the speed rungs change only the time."""
 import re
 
-from conftest import notebook_images, run_lab
+from conftest import notebook_images, run_lab, run_script
 
 
 def test_lab15_speed_ladder(tmp_path, small_datafile):
@@ -18,3 +18,9 @@ def test_lab15_speed_ladder(tmp_path, small_datafile):
     assert table.count("\n| ") == 8 and "Mean ± std over 2 seeds (0, 1) per rung; quick mode" in table
     assert next(tmp_path.glob("runs/lab15/*/ladder.png")).stat().st_size > 1000
     assert sorted(n for n in notebook_images(tmp_path, "15_speed_ladder.py").values() if n) == [1]
+
+
+def test_lab15_needs_two_seeds_for_a_spread(tmp_path, small_datafile):
+    done = run_script(["labs/15_speed_ladder.py", "--seeds", "3"], tmp_path, small_datafile)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "error: seeds = [3]: give at least two different seeds" in done.stderr
