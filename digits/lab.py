@@ -27,7 +27,7 @@ import numpy as np
 
 from .cli import add_config_arguments
 from .errors import UserError, terminate
-from .fileio import atomic_path
+from .fileio import write_text
 from .onednn import use_onednn
 from .plots import in_notebook
 from .runs import new_run_path
@@ -78,8 +78,7 @@ def record(out, **numbers):
             plain[name] = float(value)
         else:
             raise TypeError(f"record({name}=...): a number or a boolean, not {type(value).__name__}")
-    with atomic_path(os.path.join(out, "results.json")) as tmp, open(tmp, "w", encoding="utf-8") as f:
-        json.dump(plain, f, indent=1)
+    write_text(os.path.join(out, "results.json"), json.dumps(plain, indent=1))
 
 
 def parameters_cell(path):

@@ -26,7 +26,7 @@ import time
 
 from . import PROJECT_ROOT
 from .errors import UserError, run_main
-from .fileio import atomic_path
+from .fileio import write_text
 from .lab import RUN_FOLDER
 from .published import BY_NAME, LABS, format_number
 
@@ -214,8 +214,7 @@ def write_report(report):
         for figure in sorted(f for f in os.listdir(folder) if f.endswith(".png")):
             lines += ["", f"![{figure}]({lab.name}/{figure})"]
         lines.append("")
-    with atomic_path(os.path.join(report, "README.md")) as tmp, open(tmp, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines))
+    write_text(os.path.join(report, "README.md"), "\n".join(lines))
     return os.path.join(report, "README.md")
 
 
@@ -243,8 +242,7 @@ def update_readme(report, readme=README):
             raise UserError(f"{readme} has no {begin} ... {end} block for the generated {name} text")
         head, rest = text.split(begin, 1)
         text = head + begin + "\n" + block + "\n" + end + rest.split(end, 1)[1]
-    with atomic_path(readme) as tmp, open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
+    write_text(readme, text)
     return readme
 
 
@@ -257,8 +255,7 @@ def read_json(path):
 
 
 def write_json(path, values):
-    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
-        json.dump(values, f, indent=1)
+    write_text(path, json.dumps(values, indent=1))
 
 
 def main():
