@@ -189,20 +189,28 @@ def torch_epoch_worker(args):
     return {"seconds": time.perf_counter() - started, "rss_mb": peak_rss_mb()}
 
 
-def train_py_epoch(args, extra):
-    """train.py itself for one epoch, as a user runs it (no thread settings given): its own epoch line's seconds."""
+def run_train_py(args, flags):
+    """train.py with these flags, as a user runs it (no thread settings given: importing Paddle here put
+    OMP_NUM_THREADS=1 in this process's environment): (its output, exit status, peak RSS in MB, wall seconds)."""
     with tempfile.TemporaryDirectory() as out:
-        process = subprocess.Popen([sys.executable, os.path.join(ROOT, "train.py"), "--epochs", "1", *extra,
-                                    "--data", args.data, "--out", os.path.join(out, "run")],
+        started = time.perf_counter()
+        process = subprocess.Popen([sys.executable, os.path.join(ROOT, "train.py"), *flags, "--data", args.data,
+                                    "--out", os.path.join(out, "run")],
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                    env={k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"})
         output = process.stdout.read()
         _, status, usage = os.wait4(process.pid, 0)
+        return output, status, usage.ru_maxrss / 1024, time.perf_counter() - started
+
+
+def train_py_epoch(args, extra):
+    """train.py itself for one epoch: its own epoch line's seconds."""
+    output, status, rss_mb, _ = run_train_py(args, ["--epochs", "1", *extra])
     found = re.search(r"epoch 0 done in ([\d.]+)s", output)
     if status != 0 or not found:
         print(f"  train.py {' '.join(extra)} failed (exit status {status}): {output.strip().splitlines()[-1:]}")
         return None
-    return {"seconds": float(found.group(1)), "rss_mb": usage.ru_maxrss / 1024}
+    return {"seconds": float(found.group(1)), "rss_mb": rss_mb}
 
 
 WORKERS = {"paddle-step": paddle_step_worker, "torch-step": torch_step_worker,
@@ -288,17 +296,10 @@ def time_to_99_table(args):
     print(f"\n3. time to 99%: python train.py {' '.join(RECIPE)} (warm data cache), wall time and eval accuracy")
     print(f"{'run':26s} {'wall s':>7s} {'eval acc':>9s} {'peak RSS':>9s}")
     for name, extra in (("project (oneDNN layers)", []), ("--no-onednn", ["--no-onednn"])):
-        with tempfile.TemporaryDirectory() as out:
-            started = time.perf_counter()
-            process = subprocess.Popen([sys.executable, os.path.join(ROOT, "train.py"), *RECIPE, *extra,
-                                        "--data", args.data, "--out", os.path.join(out, "run")],
-                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            output = process.stdout.read()
-            _, status, usage = os.wait4(process.pid, 0)
-            wall = time.perf_counter() - started
+        output, status, rss_mb, wall = run_train_py(args, [*RECIPE, *extra])
         found = re.search(r"eval: loss [\d.]+, accuracy ([\d.]+)%", output)
         accuracy = f"{found.group(1)}%" if found and status == 0 else "failed"
-        print(f"{name:26s} {wall:7.1f} {accuracy:>9s} {usage.ru_maxrss / 1024:7.0f}MB")
+        print(f"{name:26s} {wall:7.1f} {accuracy:>9s} {rss_mb:7.0f}MB")
 
 
 def save_arrays(datafile):
