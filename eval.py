@@ -11,7 +11,8 @@ import os
 import digits  # noqa: F401  (quiets Paddle's logging; import before paddle)
 from digits.data import load_data
 from digits.errors import run_main
-from digits.evaluation import load_trained, predict_photos, report
+from digits.evaluation import data_notes, load_trained, photo_reference, predict_photos, report
+from digits.i18n import add_language_argument, set_language
 from digits.prepare import ensure_datafile
 from digits.training import label_dtype
 
@@ -22,16 +23,23 @@ def parse_args():
     parser.add_argument("--split", default="eval", choices=("valid", "eval"), help="(default: %(default)s)")
     parser.add_argument("--image", nargs="+", metavar="PATH", help="predict these digit photos instead")
     parser.add_argument("--data", help="course data file (default: the one the run was trained on)")
+    add_language_argument(parser)
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
+    if args.lang:
+        set_language(args.lang)
     model, loss, trained_on = load_trained(args.run)
-    datafile = ensure_datafile(args.data or (trained_on if trained_on and os.path.exists(trained_on) else None))
+    known = args.data or (trained_on if trained_on and os.path.exists(trained_on) else None)
     if args.image:
-        predict_photos(model, loss, args.image, datafile, os.path.join(args.run, "images.png"))
+        reference = photo_reference(args.run, known) if not args.data else ensure_datafile(args.data)
+        predict_photos(model, loss, args.image, reference, os.path.join(args.run, "images.png"))
     else:
+        datafile = ensure_datafile(known)
+        for note in data_notes(args.run, datafile):
+            print(note)
         loader = load_data(args.split, 500, image_shape=model.input_shape, label_dtype=label_dtype(loss), datafile=datafile)
         report(model, loss, loader, args.split, os.path.join(args.run, f"confusion-{args.split}.png"))
 

@@ -19,6 +19,7 @@ import argparse
 import digits  # noqa: F401  (quiets Paddle's logging; import before paddle)
 from digits.cli import add_config_arguments, checked
 from digits.errors import UserError, run_main
+from digits.i18n import add_language_argument, set_language
 from digits.plots import plot_runs
 from digits.runs import Run
 from digits.training import TrainConfig, at_least, fit
@@ -60,6 +61,7 @@ def build_parser(defaults=True):
                         help="where --compare writes its PNG (default: runs/compare.png)")
     parser.add_argument("--log-scale", action="store_true", default=default(False),
                         help="--compare with a logarithmic loss axis")
+    add_language_argument(parser, default(None))
     return parser
 
 
@@ -86,13 +88,24 @@ def resumed_config(args):
     if conflicts:
         raise UserError(f"--resume continues {args.resume} with its own settings; drop {', '.join(conflicts)}, "
                         f"or start a new run with them")
-    return TrainConfig(**{**settings, **{name: args.given[name] for name in RESUMABLE if name in args.given}})
+    try:
+        return TrainConfig(**{**settings, **{name: args.given[name] for name in RESUMABLE if name in args.given}})
+    except (TypeError, ValueError, UserError) as error:  # a value train.py does not write (an edited config.json)
+        raise UserError(f"{args.resume}/config.json holds a setting train.py does not write ({error}): put the "
+                        f"file back as train.py wrote it, or start a new run") from None
 
 
 def main():
     args = parse_args()
+    if args.lang:
+        set_language(args.lang)
     if args.compare:
-        path = plot_runs([Run.open(d) for d in args.compare], args.compare_out, "train loss", logy=args.log_scale)
+        runs = [Run.open(d) for d in args.compare]
+        try:
+            path = plot_runs(runs, args.compare_out, "train loss", logy=args.log_scale)
+        except OSError as error:
+            raise UserError(f"cannot write {args.compare_out} ({error.strerror or error}): pass --compare-out a "
+                            f"path in a folder you can write") from None
         print(f"wrote {path}")
         return
     if args.resume:

@@ -23,11 +23,13 @@ from digits.preprocess import to_mnist  # noqa: E402
 from digits.runs import Run  # noqa: E402
 from digits.training import label_dtype, predict  # noqa: E402
 
-SETTINGS = ("model", "epochs", "lr_schedule", "shift", "rotate", "scale", "stroke")
+SETTINGS = ("model", "epochs", "lr_schedule", "shift", "rotate", "scale", "stroke", "slant", "elastic", "elastic_sigma")
 
 
 def recipe(folder):
     config = Run.open(folder).config
+    if not config.get("elastic"):  # the field's smoothness means nothing without the field
+        config = {name: value for name, value in config.items() if name != "elastic_sigma"}
     return ", ".join(f"{name} {config[name]}" for name in SETTINGS if config.get(name) not in (None, 0, 0.0))
 
 

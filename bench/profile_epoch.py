@@ -224,7 +224,7 @@ def main():
 
     names = primitive_names(models[0])
     if names:
-        print(f"\noneDNN's calls during the epoch's steps, by primitive (forward and backward), slowest first:")
+        print("\noneDNN's calls during the epoch's steps, by primitive (forward and backward), slowest first:")
         for key, seconds in by_primitive.most_common():
             if key in names and seconds >= 0.05:
                 print(f"  {names[key]:60s} {seconds:8.2f} {100 * seconds / epoch:5.1f}%")

@@ -41,6 +41,7 @@ VOCABULARY_LIMIT = 1 << 16  # a course file needs a few hundred distinct numbers
 WORD = 8                    # a number's text is keyed by its first three 8-byte words
 KEY_BYTES = 3 * WORD
 PAD = bytes(KEY_BYTES)      # after each piece, so reading a key's words never runs past the buffer
+MAX_CARRY = 16 * PIECE      # text without a `]` kept before the reader gives up (memory stays bounded)
 
 COMMA, OPEN, CLOSE = b",[]"
 WHITESPACE = b" \t\n\r"     # JSON's whitespace; bytes.strip() without an argument accepts more
@@ -155,6 +156,8 @@ class _Pieces:
                     cut = block.rfind(b"]") + 1
                     if not cut:  # no `]` in this block: all of it belongs to the next piece
                         carry.append(block)
+                        if len(carry) * PIECE > MAX_CARRY:  # an image is a few kB: this is no course file
+                            raise NotRecognised(f"no `]` in {MAX_CARRY >> 20} MB of text")
                         continue
                     text = b"".join((*carry, memoryview(block)[:cut], PAD))
                     carry = [block[cut:]]

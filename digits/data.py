@@ -17,6 +17,8 @@ import zlib
 
 import numpy as np
 
+# the augmentations (shifted, warped and restroked lived here: `from digits.data import shifted` still works)
+from .augment import distorted, restroked, shifted, warped  # noqa: F401
 from .coursejson import read_course_json
 from .errors import UserError
 from .fileio import atomic_path
@@ -33,9 +35,10 @@ _loaded = {}  # (path, content key) -> splits, so one process parses and reads e
 class CourseData:
     """The three splits of a course file as arrays, and the pixel range the file uses."""
 
-    def __init__(self, splits, pixel_range):
+    def __init__(self, splits, pixel_range, key=None):
         self.splits = splits            # mode -> (images float32 [N, 784], labels int64 [N])
         self.pixel_range = pixel_range  # (background, ink), e.g. (-1.0, 1.0)
+        self.key = key                  # the file's content hash (16 hex digits): which file a run was trained on
 
     def __getitem__(self, mode):
         if mode not in MODES:
@@ -50,6 +53,8 @@ def load_course_data(datafile=None):
     if not os.path.exists(path):
         raise UserError(f"{path} not found: run `python -m digits.prepare --source DIR` (or `python train.py`, "
                         f"which builds it), or point MNIST_JSON at your copy")
+    if not os.path.isfile(path):  # a folder, or a device such as /dev/zero that hashing would read forever
+        raise UserError(f"{path} is not a regular file: name the course's mnist.json.gz file")
     key = _content_key(path)
     if (path, key) in _loaded:
         return _loaded[path, key]
@@ -69,13 +74,13 @@ def load_course_data(datafile=None):
             print(f"parsing {path} once; later loads read its cache")
         splits = _parse_course_json(path)
         pixel_range = detect_pixel_range(splits, path)
-    for mode in ("train", "valid"):
+    for mode in MODES:
         if not len(splits[mode][0]):
-            raise UserError(f"{path} has no {mode} images: training needs both a train and a valid split, "
-                            f"rebuild it with `python -m digits.prepare`")
+            raise UserError(f"{path} has no {mode} images: training needs a train and a valid split and its "
+                            f"final evaluation an eval split; rebuild it with `python -m digits.prepare`")
     if not found:
         _write_cache(caches, splits, pixel_range, path)
-    data = _loaded[path, key] = CourseData(splits, pixel_range)
+    data = _loaded[path, key] = CourseData(splits, pixel_range, key)
     return data
 
 
@@ -131,7 +136,7 @@ def _write_cache(caches, splits, pixel_range, path):
 
 
 def load_data(mode="train", batch_size=100, *, image_shape=FLAT, label_dtype="float32", datafile=None, shard=None,
-              shift=0, rotate=0, scale=0, stroke=0):
+              shift=0, rotate=0, scale=0, stroke=0, slant=0, elastic_alpha=0, elastic_sigma=4.0):
     """The course's loader: return a generator function over (images, labels) batches of `mode`.
 
     Train mode is shuffled on every pass (NumPy's global RNG, so --seed fixes it); valid and eval are
@@ -144,6 +149,11 @@ def load_data(mode="train", batch_size=100, *, image_shape=FLAT, label_dtype="fl
     rotate=D (train mode only) first turns each one by a random angle of up to D degrees either way,
     scale=S resizes it by a random factor in [1 - S, 1 + S], and before that stroke=W thickens or thins
     its strokes by up to W pixels on each side: other writers' pens, sizes and slants.
+    slant=S shears each one horizontally by a factor in [-S, S], and elastic_alpha=A distorts it by a
+    random displacement field smoothed by a Gaussian of elastic_sigma pixels and scaled by A (Simard et al.
+    2003): a writer's slant and wobble, sampled in one go with the turn and the resizing. The functions,
+    with their maths, are in digits.augment; an option at 0 draws no random numbers, so runs without it
+    draw what they always drew.
     """
     data = load_course_data(datafile)
     images, labels = data[mode]
@@ -160,7 +170,9 @@ def load_data(mode="train", batch_size=100, *, image_shape=FLAT, label_dtype="fl
             batch_images = images[batch]
             if stroke and augment:
                 batch_images = restroked(batch_images, stroke, background)
-            if (rotate or scale) and augment:
+            if (slant or elastic_alpha) and augment:  # turn, resize, slant and wobble in one sampling
+                batch_images = distorted(batch_images, rotate, scale, slant, elastic_alpha, elastic_sigma, background)
+            elif (rotate or scale) and augment:
                 batch_images = warped(batch_images, rotate, scale, background)
             if shift and augment:
                 batch_images = shifted(batch_images, shift, background)
@@ -168,59 +180,6 @@ def load_data(mode="train", batch_size=100, *, image_shape=FLAT, label_dtype="fl
                    labels[batch].reshape(-1, 1).astype(label_dtype))
 
     return data_generator
-
-
-def shifted(images, max_shift, background):
-    """Each 28x28 image moved by its own random offset in [-max_shift, max_shift] pixels per axis, the
-    uncovered border filled with `background` (NumPy's global RNG, so --seed fixes the offsets)."""
-    count = len(images)
-    padded = np.pad(images.reshape(count, 28, 28), ((0, 0), (max_shift, max_shift), (max_shift, max_shift)),
-                    constant_values=background)
-    rows, cols = np.random.randint(0, 2 * max_shift + 1, size=(2, count, 1)) + np.arange(28)
-    return padded[np.arange(count)[:, None, None], rows[:, :, None], cols[:, None, :]].reshape(images.shape)
-
-
-def warped(images, max_degrees, max_scale, background):
-    """Each 28x28 image turned about its centre by its own random angle in [-max_degrees, max_degrees]
-    (at most 30) and resized by its own factor in [1 - max_scale, 1 + max_scale] (max_scale below 1),
-    with bilinear interpolation and `background` where the image uncovers the border."""
-    count, centre = len(images), 13.5
-    # only what is asked for is drawn, so a run without scaling draws the angles it always drew
-    angles = np.deg2rad(np.random.uniform(-max_degrees, max_degrees, size=(count, 1, 1))).astype(np.float32) \
-        if max_degrees else np.zeros((count, 1, 1), np.float32)
-    scales = np.random.uniform(1 - max_scale, 1 + max_scale, size=(count, 1, 1)).astype(np.float32) \
-        if max_scale else np.ones((count, 1, 1), np.float32)
-    # the farthest an output pixel reads: a corner (13.5 * sqrt 2 from the centre) shrunk by the smallest
-    # scale, whatever the angle; plus one for the bilinear neighbour
-    margin = int(np.ceil(centre * np.sqrt(2) / (1 - max_scale) - centre)) + 2
-    padded = np.pad(images.reshape(count, 28, 28), ((0, 0), (margin, margin), (margin, margin)),
-                    constant_values=background)
-    rows, cols = np.mgrid[0:28, 0:28].astype(np.float32) - centre
-    # each output pixel reads the input at its own position turned back by the angle and divided by the scale
-    source_rows = (np.cos(angles) * rows - np.sin(angles) * cols) / scales + centre + margin
-    source_cols = (np.sin(angles) * rows + np.cos(angles) * cols) / scales + centre + margin
-    top, left = np.floor(source_rows), np.floor(source_cols)
-    down, right = source_rows - top, source_cols - left
-    width = 28 + 2 * margin
-    corner = (np.arange(count)[:, None, None] * width + top.astype(int)) * width + left.astype(int)
-    pixels = padded.ravel()
-    turned = ((1 - down) * ((1 - right) * pixels[corner] + right * pixels[corner + 1])
-              + down * ((1 - right) * pixels[corner + width] + right * pixels[corner + width + 1]))
-    return turned.reshape(images.shape)
-
-
-def restroked(images, max_width, background):
-    """Each 28x28 image's strokes thickened or thinned by its own random width w in [-max_width, max_width]
-    (at most 1): the image blended, by |w|, towards its grey dilation (w > 0: each pixel the brightest of
-    itself and its four neighbours, one pixel more ink on every side) or its erosion (w < 0: the darkest)."""
-    count = len(images)
-    square = images.reshape(count, 28, 28)
-    padded = np.pad(square, ((0, 0), (1, 1), (1, 1)), constant_values=background)
-    neighbours = np.stack([padded[:, 1:-1, 1:-1], padded[:, :-2, 1:-1], padded[:, 2:, 1:-1],
-                           padded[:, 1:-1, :-2], padded[:, 1:-1, 2:]])
-    widths = np.random.uniform(-max_width, max_width, size=(count, 1, 1)).astype(np.float32)
-    target = np.where(widths > 0, neighbours.max(axis=0), neighbours.min(axis=0))
-    return (square + np.abs(widths) * (target - square)).reshape(images.shape)
 
 
 def detect_pixel_range(splits, path="the data file"):
@@ -244,18 +203,34 @@ def _content_key(path):
     return digest.hexdigest()[:16]
 
 
+MAX_UNPACKED = 768 << 20  # bytes: the full course file unpacks to about 420 MB; json.load takes ~6x that in memory
+
+
+def _unpacked_text(path):
+    """The file's unpacked text for json.load, refused past MAX_UNPACKED (a gzip of whitespace can unpack to
+    gigabytes from a megabyte)."""
+    with gzip.open(path, "rb") as f:
+        text = f.read(MAX_UNPACKED + 1)
+    if len(text) > MAX_UNPACKED:
+        raise UserError(f"{path} unpacks to more than {MAX_UNPACKED >> 20} MB, far more than a course file: it is "
+                        f"no course file; rebuild it with `python -m digits.prepare`")
+    return text.decode("utf-8")
+
+
 def _parse_course_json(path):
     """The checked arrays of a course file, read by the streaming reader, or by json.load when the
     reader does not recognise the layout (json.load then also words any error)."""
     try:
         data = read_course_json(path)
         if data is None:
-            with gzip.open(path, "rt", encoding="utf-8") as f:
-                data = json.load(f)
+            data = json.loads(_unpacked_text(path))
     except (OSError, EOFError, zlib.error) as e:
         raise UserError(f"{path} is not a complete gzip file ({e}): rebuild it with `python -m digits.prepare`") from None
     except (ValueError, UnicodeDecodeError) as e:
         raise UserError(f"{path} is not valid JSON ({e}): rebuild it with `python -m digits.prepare`") from None
+    except RecursionError:
+        raise UserError(f"{path} nests its lists deeper than a course file does: it is no course file; rebuild it "
+                        f"with `python -m digits.prepare`") from None
     layout = "expected [train_set, val_set, eval_set], each [imgs, labels]"
     if not (isinstance(data, list) and len(data) == 3 and all(isinstance(s, (list, tuple)) and len(s) == 2
                                                               for s in data)):
@@ -268,6 +243,13 @@ def _parse_course_json(path):
             # The course's own length check, with what to do about it.
             raise UserError(f"{path}: length of {mode}_imgs({len(imgs)}) should be the same as "
                             f"{mode}_labels({len(labels)}); rebuild it with `python -m digits.prepare`")
+        if any(type(label) is not int for label in labels):  # not 7.7, True or "7": np.int64 would take them
+            wrong = next(label for label in labels if type(label) is not int)
+            raise UserError(f"{path}: the {mode} labels must be whole numbers 0-9, found {wrong!r}; rebuild it with "
+                            f"`python -m digits.prepare`")
+        if not isinstance(imgs, np.ndarray) and len(imgs) and np.asarray(imgs[:64]).dtype.kind not in "fiu":
+            raise UserError(f"{path}: the {mode} images must be lists of numbers (found {imgs[0][:3]!r}...); rebuild "
+                            f"it with `python -m digits.prepare`")
         try:
             images = (np.asarray(imgs, dtype=np.float32).reshape(len(imgs), -1) if len(imgs)
                       else np.zeros((0, 784), np.float32))

@@ -43,3 +43,14 @@ def uci_photos(seed=0):
     images, labels = load_uci_digits()
     offsets = np.random.default_rng(seed).integers(0, PAGE - DIGIT + 1, size=(len(images), 2))
     return np.stack([as_photo(image, tuple(int(v) for v in offset)) for image, offset in zip(images, offsets)]), labels
+
+
+def uci_accuracy(model, loss, pixel_range, seed=0):
+    """How well `model` reads the UCI digits rendered as photos, through the app's preprocessing: (accuracy,
+    accuracy per digit [10])."""
+    from .evaluation import read_images
+    from .preprocess import to_mnist
+    photos, labels = uci_photos(seed)
+    prepared = np.stack([to_mnist(photo.astype(np.float32), pixel_range) for photo in photos])
+    read = np.concatenate([read_images(model, loss, prepared[i:i + 500])[0] for i in range(0, len(prepared), 500)])
+    return float(np.mean(read == labels)), np.array([np.mean(read[labels == d] == d) for d in range(10)])

@@ -45,34 +45,47 @@ MIRRORS = (
 IMAGE_MAGIC, LABEL_MAGIC = 2051, 2049
 
 
+MAX_ITEMS = 100_000_000  # bytes an IDX header may promise: MNIST's largest file holds 47 MB; more is no digit set
+
+
 def read_idx(path):
-    """Read one IDX .gz file; return (array, md5 of the unpacked bytes). Raises UserError if malformed."""
+    """Read one IDX .gz file; return (array, md5 of the unpacked bytes). Raises UserError if malformed.
+    The header is read and checked first, then exactly the bytes it promises (and one more, to tell a longer
+    file): a small file that unpacks to gigabytes costs no more than the header allows."""
     name = os.path.basename(path)
+    replace = f"replace it with the published {name}"
     try:
         with gzip.open(path, "rb") as f:
-            raw = f.read()
+            head = f.read(8)
+            if len(head) < 8:
+                raise UserError(f"{path} is too short to be an IDX file: {replace}")
+            magic, count = struct.unpack(">II", head)
+            if magic == IMAGE_MAGIC:
+                dimensions = f.read(8)
+                if len(dimensions) < 8:
+                    raise UserError(f"{path} has a truncated IDX header: {replace}")
+                rows, cols = struct.unpack(">II", dimensions)
+                head, shape = head + dimensions, (count, rows, cols)
+            elif magic == LABEL_MAGIC:
+                shape = (count,)
+            else:
+                raise UserError(f"{path} is not an IDX image or label file (magic number {magic}, expected "
+                                f"{IMAGE_MAGIC} or {LABEL_MAGIC})")
+            promised = int(np.prod(shape, dtype=np.int64))
+            if promised > MAX_ITEMS:
+                raise UserError(f"{path}'s header promises {promised:,} bytes of data, far more than a digit set "
+                                f"holds: {replace}")
+            body = f.read(promised + 1)
     except FileNotFoundError:
         raise UserError(f"{path} does not exist") from None
     except (OSError, EOFError, zlib.error) as e:
-        raise UserError(f"{path} is not a complete gzip file ({e}): replace it with the published {name}") from None
-    if len(raw) < 8:
-        raise UserError(f"{path} is too short to be an IDX file: replace it with the published {name}")
-    magic, count = struct.unpack(">II", raw[:8])
-    if magic == IMAGE_MAGIC:
-        if len(raw) < 16:
-            raise UserError(f"{path} has a truncated IDX header: replace it with the published {name}")
-        rows, cols = struct.unpack(">II", raw[8:16])
-        header, shape = 16, (count, rows, cols)
-    elif magic == LABEL_MAGIC:
-        header, shape = 8, (count,)
-    else:
-        raise UserError(f"{path} is not an IDX image or label file (magic number {magic}, expected "
-                        f"{IMAGE_MAGIC} or {LABEL_MAGIC})")
-    expected = header + int(np.prod(shape))
-    if len(raw) != expected:
-        raise UserError(f"{path} holds {len(raw)} bytes but its header promises {expected}: "
-                        f"the file is truncated or corrupt, replace it with the published {name}")
-    array = np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+        raise UserError(f"{path} is not a complete gzip file ({e}): {replace}") from None
+    if len(body) != promised:
+        held = f"{len(head) + len(body)} bytes" if len(body) <= promised else "more bytes"
+        raise UserError(f"{path} holds {held} but its header promises {len(head) + promised}: the file is "
+                        f"truncated or corrupt, {replace}")
+    raw = head + body
+    array = np.frombuffer(raw, dtype=np.uint8, offset=len(head)).reshape(shape)
     return array, hashlib.md5(raw).hexdigest()
 
 

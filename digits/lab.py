@@ -60,7 +60,7 @@ def lab_setup(lab, parameters):
         parameters["epochs"] = min(parameters["epochs"], 1)
     if "onednn" in parameters:
         use_onednn(parameters["onednn"])
-    path = os.environ.get(RUN_FOLDER) or new_run_path(os.path.join("runs", lab), "run")
+    path = os.environ.get(RUN_FOLDER) or new_run_path(os.path.join("runs", lab), "run", reserve=True)
     os.makedirs(path, exist_ok=True)
     return path
 

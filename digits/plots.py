@@ -1,5 +1,6 @@
 """Figures the labs draw: loss curves (one run or several overlaid, or live while a run trains), digit
-grids, a confusion matrix. Each is saved as a PNG; in a notebook it also shows inline."""
+grids, a confusion matrix. Each is saved as a PNG; in a notebook it also shows inline. Every figure is drawn
+in the figure language (digits.i18n: English, or Chinese in the Chinese edition)."""
 import io
 import os
 import sys
@@ -23,17 +24,27 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from .fileio import atomic_path  # noqa: E402
+from .i18n import localize  # noqa: E402
 
 
 def png(fig):
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    localize(fig).savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     return buffer.getvalue()
 
 
-def figure_array(fig, dpi=100):
-    """A matplotlib Figure drawn into an RGBA uint8 array (what a web page shows as an image)."""
+def write_png(fig, path):
+    """Write a figure to a PNG file in one step (a reader never sees half of it), in the figure language."""
+    with atomic_path(path) as tmp:
+        localize(fig).savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    return path
+
+
+def figure_array(fig, dpi=100, lang=None):
+    """A matplotlib Figure drawn into an RGBA uint8 array (what a web page shows as an image), in `lang`
+    (default: the figure language)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+    localize(fig, lang)
     canvas = FigureCanvasAgg(fig)
     fig.set_dpi(dpi)
     canvas.draw()
@@ -50,8 +61,7 @@ def show(fig, handle=None):
 
 
 def save(fig, path, show_inline=True):
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    write_png(fig, path)
     if show_inline and in_notebook():
         show(fig)
     plt.close(fig)
@@ -108,10 +118,7 @@ class LiveCurves:
     def save(self, path):
         """Write the figure as it stands to a PNG; in a notebook, also show its last state. Returns the path."""
         self.draw()
-        fig = self.figure()
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-        return path
+        return write_png(self.figure(), path)
 
 
 def plot_curves(curves, path, title, xlabel="iteration (batches)", ylabel="train loss", logy=False, show_inline=True):

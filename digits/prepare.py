@@ -10,12 +10,14 @@ also writes the loader's array cache (see digits.data), so its first load need n
     python -m digits.prepare                                    # download from the usual mirrors
 
 Where the course file is looked for, in order: the file MNIST_JSON names; work/mnist.json.gz in the
-project; data/data<id>/mnist.json.gz, where AI Studio mounts a project's datasets
+project, then under the current folder and under the home folder (the course's own ./work/mnist.json.gz,
+as AI Studio keeps it in ~/work); data/data<id>/mnist.json.gz, where AI Studio mounts a project's datasets
 (/home/aistudio/data/data<id>/), under the current folder, the project and the home folder.
 """
 import argparse
 import glob
 import gzip
+import io
 import os
 
 import numpy as np
@@ -23,7 +25,7 @@ import numpy as np
 from . import PROJECT_ROOT
 from .errors import UserError, run_main
 from .fileio import atomic_path
-from .idx import download, read_source
+from .idx import FILES, download, read_source
 
 VALID_SIZE = 10_000
 FILE_NAME = "mnist.json.gz"
@@ -44,18 +46,33 @@ def default_idx_folder():
     return os.path.join(PROJECT_ROOT, "work", "mnist-idx")
 
 
+def distinct(folders):
+    """The folders without repeats (the same folder by another path counts once), in order."""
+    kept = []
+    for folder in folders:
+        if os.path.realpath(folder) not in map(os.path.realpath, kept):
+            kept.append(folder)
+    return kept
+
+
+def current_folder():
+    try:
+        return [os.getcwd()]
+    except FileNotFoundError:  # the current folder was deleted
+        return []
+
+
 def aistudio_folders():
     """The folders under which AI Studio's data/data<id>/ folders are looked for, in order: the current
     folder, the project and the home folder (AI Studio's home is /home/aistudio), without repeats."""
-    try:
-        here = [os.getcwd()]
-    except FileNotFoundError:  # the current folder was deleted
-        here = []
-    folders = []
-    for folder in (*here, PROJECT_ROOT, os.path.expanduser("~")):
-        if os.path.realpath(folder) not in map(os.path.realpath, folders):
-            folders.append(folder)
-    return folders
+    return distinct([*current_folder(), PROJECT_ROOT, os.path.expanduser("~")])
+
+
+def course_places():
+    """Where the course keeps its file, in the order looked at: work/mnist.json.gz in the project, then
+    ./work/mnist.json.gz under the current folder and under the home folder (AI Studio keeps ~/work)."""
+    folders = distinct([PROJECT_ROOT, *current_folder(), os.path.expanduser("~")])
+    return [os.path.join(folder, "work", FILE_NAME) for folder in folders]
 
 
 def aistudio_datafiles():
@@ -75,18 +92,23 @@ def aistudio_datafiles():
 
 def looked_for():
     """Where find_datafile looks, for messages."""
-    return (f"{project_datafile()}, or data/data*/{FILE_NAME} (AI Studio's dataset folders) under "
+    return (", ".join(course_places()) + f", or data/data*/{FILE_NAME} (AI Studio's dataset folders) under "
             + ", ".join(aistudio_folders()))
 
 
 def find_datafile(required=False):
-    """The course file to use: the one MNIST_JSON names, else work/mnist.json.gz when it exists, else
-    the first of aistudio_datafiles() (named in the output, with the others found). When there is none:
-    work/mnist.json.gz, the place to build it, or with `required` a UserError naming where it looked."""
+    """The course file to use: the one MNIST_JSON names, else the first of course_places() that exists
+    (named in the output when it is not the project's), else the first of aistudio_datafiles() (named, with
+    the others found). When there is none: work/mnist.json.gz in the project, the place to build it, or
+    with `required` a UserError naming where it looked."""
     if os.environ.get("MNIST_JSON"):
         return os.environ["MNIST_JSON"]
-    if os.path.exists(project_datafile()):
-        return project_datafile()
+    for place in course_places():
+        if os.path.isfile(place):
+            if place != project_datafile() and place not in _announced:
+                _announced.add(place)
+                print(f"using {place}, the course file in the course's place (./work/)")
+            return place
     mounted = aistudio_datafiles()
     if mounted:
         if mounted[0] not in _announced:
@@ -120,9 +142,9 @@ def course_splits(arrays, sizes=None):
               (train_images[cut:], train_labels[cut:]),
               (arrays["test_images"], arrays["test_labels"])]
     if sizes:
-        if min(sizes[:2]) < 1:
-            raise UserError(f"--sizes {' '.join(map(str, sizes))} leaves the train or valid split empty: "
-                            f"training needs at least one image in each")
+        if len(sizes) != 3 or min(sizes) < 1:
+            raise UserError(f"--sizes {' '.join(map(str, sizes))}: give three whole numbers of at least 1 (train, "
+                            f"valid, eval): training needs images in each split")
         splits = [(images[:n], labels[:n]) for (images, labels), n in zip(splits, sizes)]
     return splits
 
@@ -131,8 +153,11 @@ def write_course_file(splits, path):
     """Write the splits as the course's gzip JSON, atomically. Pixels become x/127.5 - 1 (float32)."""
     # Only 256 pixel values exist, so format each once and join strings: fast, and exact.
     text_of = [repr(float(v)) for v in PIXEL_VALUES]
-    with atomic_path(path) as tmp:
-        with gzip.open(tmp, "wt", encoding="ascii", compresslevel=6) as f:
+    with atomic_path(path) as tmp, open(tmp, "wb") as raw:
+        # mtime 0 in the gzip header: the same splits give the same bytes, so a rebuilt file is the same file
+        # to a run that records which file it was trained on (its content hash)
+        with io.TextIOWrapper(gzip.GzipFile(filename="", fileobj=raw, mode="wb", compresslevel=6, mtime=0),
+                              encoding="ascii") as f:
             f.write("[")
             for s, (images, labels) in enumerate(splits):
                 f.write(",[[" if s else "[[")
@@ -182,6 +207,25 @@ def ensure_datafile(path=None, source=None):
         return prepare(chosen, source)
     except UserError as e:
         raise UserError(f"{chosen} is missing and could not be built: {e}") from None
+
+
+def ensure_idx_folder(source=None):
+    """A folder holding the four MNIST .gz files, for the labs that read them directly (00 and 12): `source`,
+    else MNIST_SOURCE, else work/mnist-idx, where they are downloaded (and checked against the published
+    checksums) when missing. Offline, one line says what to do."""
+    given = source or os.environ.get("MNIST_SOURCE")
+    if given:
+        missing = [name for name in FILES.values() if not os.path.isfile(os.path.join(given, name))]
+        if missing:
+            raise UserError(f"{given} does not hold the MNIST file(s) {', '.join(missing)}: pass the folder of the "
+                            f"four .gz files (--source DIR or MNIST_SOURCE), or leave both unset to download them")
+        return given
+    folder = default_idx_folder()
+    try:
+        return download(folder)
+    except UserError:
+        raise UserError(f"the four MNIST .gz files are not in {folder} and could not be downloaded (offline?): "
+                        f"copy them there, or pass their folder with --source DIR (or MNIST_SOURCE)") from None
 
 
 def main():

@@ -7,11 +7,12 @@ sits at the centre. Finally pixels are put into the range of the data the model 
 import warnings
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import UserError
 
 INK_THRESHOLD = 0.25  # a pixel is ink when it is this far from the background towards the darkest ink
+MAX_SIDE = 1024  # pixels: larger photos are shrunk as they are opened (upright_and_small)
 
 
 def load_grayscale(path):
@@ -29,7 +30,7 @@ def load_photo(path, name=None):
             # one digit either, and reading it could take gigabytes
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
-                image.load()
+                image = upright_and_small(image)
                 return as_shown(image), to_gray(image)
     except FileNotFoundError:
         raise UserError(f"image {name} not found") from None
@@ -39,6 +40,24 @@ def load_photo(path, name=None):
         raise UserError(f"{name} is not an image Pillow can read: pass a PNG or JPEG photo of one digit") from None
     except OSError as e:  # a truncated or corrupt image
         raise UserError(f"{name} is not an image Pillow can read ({e}): pass a PNG or JPEG photo of one digit") from None
+
+
+def upright_and_small(image):
+    """The image as its camera held it (a phone stores a photo sideways with an EXIF orientation tag) and
+    at most MAX_SIDE pixels on its longer side: a photo of one digit needs far fewer, and every later step
+    (the arrays, the figure) then costs a bounded amount whatever was uploaded. A JPEG is decoded at a
+    reduced scale directly."""
+    if image.format == "JPEG":
+        image.draft(image.mode, (MAX_SIDE, MAX_SIDE))
+    image.load()
+    image = ImageOps.exif_transpose(image)
+    if max(image.size) > MAX_SIDE:
+        scale = MAX_SIDE / max(image.size)
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        # 16/32-bit and palette images shrink by nearest pixels (a filter would need 8-bit channels)
+        method = Image.Resampling.NEAREST if is_wide(image) or image.mode in ("P", "1") else Image.Resampling.BOX
+        image = image.resize(size, method)
+    return image
 
 
 def is_wide(image):

@@ -20,6 +20,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -28,11 +29,12 @@ from . import PROJECT_ROOT
 from .errors import UserError, run_main
 from .fileio import write_text
 from .lab import RUN_FOLDER
-from .published import BY_NAME, LABS, format_number
+from .published import LABS, SOURCES_ZH, format_number
 
 FULL_REPORT = os.path.join(PROJECT_ROOT, "report")
 QUICK_REPORT = os.path.join(PROJECT_ROOT, "runs", "report-quick")
 README = os.path.join(PROJECT_ROOT, "README.md")
+README_ZH = os.path.join(PROJECT_ROOT, "README.zh-CN.md")
 FIGURE_WIDTH = 900  # pixels: wide enough to read a loss curve, small enough to commit a few dozen
 TRACKS = {"course": "the course's labs", "numpy": "the from-scratch NumPy track", "speed": "the speed ladder"}
 
@@ -73,7 +75,9 @@ def machine():
             "paddle": paddle.__version__, "numpy": numpy.__version__, "system": platform.platform(terse=True)}
 
 
-def describe(m):
+def describe(m, lang="en"):
+    if lang == "zh":
+        return f"{m['cpu']}（{m['vectors']}），{m['cores']} 核；Python {m['python']}，Paddle {m['paddle']}，NumPy {m['numpy']}"
     return (f"{m['cpu']} ({m['vectors']}), {m['cores']} cores; Python {m['python']}, Paddle {m['paddle']}, "
             f"NumPy {m['numpy']}")
 
@@ -94,8 +98,10 @@ def run_lab(report, lab, quick, this_machine):
           flush=True)
     started = time.perf_counter()
     with open(os.path.join(running, "log.txt"), "w", encoding="utf-8") as log:
-        status = subprocess.run(command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                env={**os.environ, RUN_FOLDER: running}).returncode
+        env = {**os.environ, RUN_FOLDER: running,  # the lab finds the project, installed or not
+               "PYTHONPATH": os.pathsep.join(filter(None, [PROJECT_ROOT, os.environ.get("PYTHONPATH")]))}
+        status = subprocess.run(command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                preexec_fn=die_with_parent).returncode
     seconds = time.perf_counter() - started
     meta = {"lab": lab.name, "quick": quick, "exit_code": status, "seconds": round(seconds, 1),
             "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), "machine": this_machine}
@@ -114,6 +120,16 @@ def run_lab(report, lab, quick, this_machine):
     keep(running, os.path.join(report, lab.name))
     print(f"{lab.name}: {seconds:.0f} s; {lab.show(results)}")
     return True
+
+
+def die_with_parent():
+    """In the lab's process, before it starts: ask Linux to kill it when the report dies (even by kill -9), so no
+    orphaned lab races a rerun of the report. Elsewhere nothing is asked."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def keep(running, final):
@@ -154,34 +170,51 @@ def minutes(seconds):
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
-def lab_table(entries, track, link=""):
+HEADINGS = {
+    "en": ("lab", {"course": "course section", "numpy": "after"}, "section", "what it shows", "result", "published",
+           "time"),
+    "zh": ("实验", {"course": "课程章节", "numpy": "对应内容"}, "章节", "内容", "结果", "公布的数字", "用时"),
+}
+
+
+def lab_table(entries, track, link="", lang="en"):
     """The markdown table of one track: lab, course section, what it shows, the numbers, the published ones, time.
-    A catalogued lab not in the report yet keeps its row, saying how to add it."""
+    A catalogued lab not in the report yet keeps its row, saying how to add it. lang "zh": README.zh-CN.md's."""
     kept = {lab.name: (results, meta) for lab, results, meta in entries}
-    heading = {"course": "course section", "numpy": "after"}.get(track, "section")
-    rows = [f"| lab | {heading} | what it shows | result | published | time |", "| --- | --- | --- | --- | --- | --- |"]
+    lab_heading, sections, section, shows, result_heading, published_heading, time_heading = HEADINGS[lang]
+    rows = [f"| {lab_heading} | {sections.get(track, section)} | {shows} | {result_heading} | {published_heading} | "
+            f"{time_heading} |", "| --- | --- | --- | --- | --- | --- |"]
     for lab in LABS:
         if lab.track != track:
             continue
-        published = f"{lab.source}: {lab.published()}" if lab.published() else ""
+        source = lab.source if lang == "en" else SOURCES_ZH[lab.source]
+        published = ""
+        if lab.published():
+            published = f"{source}: {lab.published()}" if lang == "en" else f"{source}：{lab.published(lang)}"
+        command = f"`python -m digits.report --labs {lab.name.split('_')[0]}`"
         if lab.name in kept:
             results, meta = kept[lab.name]
-            result, time_taken = lab.show(results) + (" (quick: 1 epoch)" if meta["quick"] else ""), minutes(meta["seconds"])
+            quick = (" (quick: 1 epoch)" if lang == "en" else "（快速模式：1 轮）") if meta["quick"] else ""
+            result, time_taken = lab.show(results, lang) + quick, minutes(meta["seconds"])
         else:
-            result, time_taken = f"not in the report yet: `python -m digits.report --labs {lab.name.split('_')[0]}`", ""
-        rows.append(f"| [`{lab.name}.py`]({link}labs/{lab.name}.py) | {lab.section} | {lab.shows} | {result} | "
+            result = f"not in the report yet: {command}" if lang == "en" else f"尚未运行：{command}"
+            time_taken = ""
+        described = (lab.section, lab.shows) if lang == "en" else (lab.section_zh or lab.section, lab.shows_zh)
+        rows.append(f"| [`{lab.name}.py`]({link}labs/{lab.name}.py) | {described[0]} | {described[1]} | {result} | "
                     f"{published} | {time_taken} |")
     return "\n".join(rows)
 
 
-def machines_line(entries):
+def machines_line(entries, lang="en"):
     seen = []
     for _, _, meta in entries:
-        text = describe(meta["machine"])
+        text = describe(meta["machine"], lang)
         if text not in seen:
             seen.append(text)
     dates = sorted(meta["date"][:10] for _, _, meta in entries)
     when = dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"
+    if lang == "zh":
+        return f"测于 {when}，" + "；以及 ".join(seen)
     return f"measured {when} on " + "; and on ".join(seen)
 
 
@@ -218,25 +251,64 @@ def write_report(report):
     return os.path.join(report, "README.md")
 
 
-def readme_blocks(report):
-    """{marker: generated markdown} for the README's generated blocks."""
+def readme_blocks(report, lang="en"):
+    """{marker: generated markdown} for the generated blocks of README.md (lang "en") or README.zh-CN.md ("zh")."""
     entries = collected(report)
     relative = os.path.relpath(report, PROJECT_ROOT)
-    blocks = {f"labs-{track}": lab_table(entries, track) for track in ("course", "numpy")}
-    blocks["labs-machine"] = (f"Generated from [`{relative}/`]({relative}/README.md) by `python -m digits.report "
-                              f"--readme`; {machines_line(entries)}." if entries else "")
+    blocks = {f"labs-{track}": lab_table(entries, track, lang=lang) for track in ("course", "numpy")}
+    if entries and lang == "en":
+        blocks["labs-machine"] = (f"Generated from [`{relative}/`]({relative}/README.md) by `python -m digits.report "
+                                  f"--readme`; {machines_line(entries)}.")
+    elif entries:
+        blocks["labs-machine"] = (f"由 `python -m digits.report --readme` 根据 [`{relative}/`]({relative}/README.md) "
+                                  f"生成；{machines_line(entries, 'zh')}。")
+    else:
+        blocks["labs-machine"] = ""
     ladder = [(meta, os.path.join(report, lab.name, "table.md")) for lab, _, meta in entries if lab.track == "speed"]
     if ladder and os.path.exists(ladder[0][1]):
         meta, table = ladder[0]
-        blocks["speed-ladder"] = (open(table, encoding="utf-8").read().strip() + f" Measured {meta['date'][:10]} on "
-                                  f"{describe(meta['machine'])}; the lab took {minutes(meta['seconds'])}.")
+        measured = (f" Measured {meta['date'][:10]} on {describe(meta['machine'])}; the lab took "
+                    f"{minutes(meta['seconds'])}." if lang == "en" else
+                    f" 测于 {meta['date'][:10]}，{describe(meta['machine'], 'zh')}；本实验用时 {minutes(meta['seconds'])}。")
+        blocks["speed-ladder"] = open(table, encoding="utf-8").read().strip() + measured
+    blocks["shipped-model"] = shipped_block(lang)
     return blocks
 
 
-def update_readme(report, readme=README):
-    """Replace each `<!-- begin NAME -->...<!-- end NAME -->` block of the README by its generated text."""
+READMES = {"en": README, "zh": README_ZH}
+SHIPPED_CARD = os.path.join(PROJECT_ROOT, "pretrained", "robust", "card.json")
+
+
+def shipped_block(lang, card_path=SHIPPED_CARD):
+    """The README's table of the model that comes with the project, from its card (pretrained/build.py)."""
+    card = read_json(card_path)
+    if not card:
+        return ""
+    measured = card["measured"]
+    weakest = sorted(range(10), key=lambda d: measured["uci_per_digit"][d])[:3]
+    shown = ", ".join(f"{d}: {100 * measured['uci_per_digit'][d]:.0f}%" for d in weakest)
+    command = f"`python train.py {' '.join(card['recipe'])}`"
+    if lang == "zh":
+        rows = ["| 模型 | MNIST 测试集（10,000 张） | UCI 手写数字拍成照片（1,797 张） | 最弱的 UCI 数字 | 训练 |",
+                "| --- | --- | --- | --- | --- |",
+                f"| `pretrained/robust`（{command}） | {100 * measured['mnist_eval']:.2f}% | "
+                f"**{100 * measured['uci_photos']:.2f}%** | {shown} | {card['training_minutes']:.0f} 分钟，"
+                f"{card['machine']} |"]
+    else:
+        rows = ["| model | MNIST eval (10,000 test digits) | UCI digits as photos (1,797) | weakest UCI digits | training |",
+                "| --- | --- | --- | --- | --- |",
+                f"| `pretrained/robust` ({command}) | {100 * measured['mnist_eval']:.2f}% | "
+                f"**{100 * measured['uci_photos']:.2f}%** | {shown} | {card['training_minutes']:.0f} min on "
+                f"{card['machine']} |"]
+    return "\n".join(rows)
+
+
+def update_readme(report, readme=None, lang="en"):
+    """Replace each `<!-- begin NAME -->...<!-- end NAME -->` block of the README (README.zh-CN.md for lang "zh")
+    by its generated text."""
+    readme = readme or READMES[lang]
     text = open(readme, encoding="utf-8").read()
-    for name, block in readme_blocks(report).items():
+    for name, block in readme_blocks(report, lang).items():
         begin, end = f"<!-- begin {name} -->", f"<!-- end {name} -->"
         if begin not in text or end not in text:
             raise UserError(f"{readme} has no {begin} ... {end} block for the generated {name} text")
@@ -264,12 +336,16 @@ def main():
     parser.add_argument("--quick", action="store_true", help="each lab in quick mode (one epoch: a smoke test)")
     parser.add_argument("--labs", nargs="+", metavar="LAB", help="only these labs (e.g. 02 11b; default: all)")
     parser.add_argument("--again", action="store_true", help="run the chosen labs even where their result is there")
-    parser.add_argument("--out", help=f"the report folder (default: report/, in quick mode runs/report-quick/)")
+    parser.add_argument("--out", help="the report folder (default: report/, in quick mode runs/report-quick/)")
     parser.add_argument("--readme", action="store_true", help="write the README's lab tables from the report and stop")
     args = parser.parse_args()
     report = os.path.abspath(args.out or (QUICK_REPORT if args.quick else FULL_REPORT))
     if args.readme:
-        print(f"wrote {update_readme(report)} from {report}")
+        if not collected(report):  # writing empty tables would wipe the README's
+            raise UserError(f"{report} holds no lab results: --readme writes the README's tables from a report; "
+                            f"run `python -m digits.report` first (or pass --out the report folder)")
+        for lang in READMES:
+            print(f"wrote {update_readme(report, lang=lang)} from {report}")
         return
     os.makedirs(report, exist_ok=True)
     chosen, this_machine, failures = choose(args.labs), machine(), []

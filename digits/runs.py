@@ -7,16 +7,21 @@ are written into a new hidden folder, each fsynced, with manifest.json last (eac
 SHA-256), and the folder is then renamed to checkpoints/epoch-NNNN in one step. A kill or a full disk
 at any moment leaves either the whole new checkpoint or none of it; a damaged one fails its manifest
 check and the one before it is used. The two newest are kept.
+
+Every file of a run folder is plain data that loading cannot execute code from: arrays in .npz archives
+read with numpy.load(allow_pickle=False), everything else JSON. A run folder is something students share
+("my trained model"); paddle.save's files are pickles, and unpickling a file runs whatever code it names
+(lab 08 teaches paddle.save/paddle.load as the course does, and says why runs are stored this way).
 """
 import hashlib
 import json
 import os
-import pickle
 import random
 import shutil
 import tempfile
 import time
 import warnings
+import zipfile
 
 import numpy as np
 
@@ -26,11 +31,19 @@ except ImportError:  # Windows: no advisory locks, so a run folder is not guarde
     fcntl = None
 
 from .errors import UserError
-from .fileio import fsync_dir, write_text
+from .fileio import atomic_path, fsync_dir, write_text
 
 CONFIG, METRICS, LOCK = "config.json", "metrics.jsonl", ".lock"
 CHECKPOINTS, MANIFEST, KEEP = "checkpoints", "manifest.json", 2
-MODEL_FILE, OPTIMIZER_FILE, RNG_FILE, STATE_FILE = "model.pdparams", "model.pdopt", "rng.pkl", "checkpoint.json"
+MODEL_FILE, OPTIMIZER_FILE, RNG_FILE, STATE_FILE = "model.npz", "optimizer.npz", "rng.json", "checkpoint.json"
+WEIGHTS_FILE = MODEL_FILE  # a model folder (pretrained/): config.json and this, no checkpoints
+PICKLED = ("model.pdparams", "model.pdopt", "rng.pkl")  # what checkpoints held before this format: never opened
+FORMAT = 2  # checkpoint.json's "format": 2 is this plain-data layout
+
+
+def after_checkpoint_step(name):
+    """Called after each step of a checkpoint write (each file, the manifest, the rename): nothing here;
+    bench/crash_matrix.py kills the process at one of them to test that a resume is still exact."""
 
 
 class Run:
@@ -41,17 +54,28 @@ class Run:
 
     @classmethod
     def create(cls, path, config, writes=True, visualdl=False):
-        """Start a new run folder; refuse one that already holds a run or other files, so nothing is mixed."""
+        """Start a new run folder, holding its lock (see lock()) from before config.json is written: of two
+        processes given the same --out at the same moment, one trains and the other is refused; a folder that
+        already holds a run or other files is refused, so nothing is mixed."""
         run = cls(path, writes)
         if writes:  # other ranks of a data-parallel run would see the folder rank 0 has just made
-            if os.path.exists(os.path.join(path, CONFIG)):
-                raise UserError(f"{path} already holds a run: choose another --out, or continue it with --resume {path}")
             if os.path.exists(path) and not os.path.isdir(path):
                 raise UserError(f"--out {path} is a file: name a new folder for the run")
-            if os.path.isdir(path) and os.listdir(path):
+            if os.path.isdir(path) and set(os.listdir(path)) - {LOCK}:
+                if os.path.exists(os.path.join(path, CONFIG)):
+                    raise UserError(f"{path} already holds a run: choose another --out, or continue it with "
+                                    f"--resume {path}")
                 raise UserError(f"--out {path} is a folder with other files in it: name a new or empty folder")
             log_writer = visualdl_log_writer() if visualdl else None  # fail before anything is written
-            os.makedirs(path, exist_ok=True)
+            try:
+                os.makedirs(path, exist_ok=True)
+            except OSError as error:  # a read-only parent, a file on the way
+                raise UserError(f"cannot create the run folder {path} ({error.strerror or error}): name a folder "
+                                f"you can write, with --out") from None
+            run.lock()
+            if os.path.exists(os.path.join(path, CONFIG)):  # another process created the run while we waited
+                run.unlock()
+                raise UserError(f"{path} already holds a run: choose another --out, or continue it with --resume {path}")
             write_text(run.file(CONFIG), json.dumps(config, indent=2) + "\n")
             run.scalars = log_writer(logdir=run.file("visualdl")) if log_writer else None
         return run
@@ -68,8 +92,12 @@ class Run:
 
     @property
     def config(self):
-        with open(self.file(CONFIG), encoding="utf-8") as f:
-            return json.load(f)
+        """The run's settings (config.json); a file that is no JSON object is one line, not a traceback."""
+        config = _read_json(self.file(CONFIG))
+        if not isinstance(config, dict) or not isinstance(config.get("model"), str):
+            raise UserError(f"{self.file(CONFIG)} is damaged or not a run's settings (it should be the JSON that "
+                            f"train.py wrote): pass a run folder that train.py wrote")
+        return config
 
     def update_config(self, changes):
         """Record settings a resume changed (a longer --epochs), so config.json tells what the run did."""
@@ -81,7 +109,11 @@ class Run:
         is refused instead of appending to the same files. The OS frees the lock if the process dies."""
         if not self.writes or fcntl is None:
             return
-        handle = open(self.file(LOCK), "a+")
+        try:
+            handle = open(self.file(LOCK), "a+")
+        except OSError as error:  # a read-only run folder
+            raise UserError(f"cannot write in {self.path} ({error.strerror or error}): training needs a run folder "
+                            f"it can write") from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -108,8 +140,14 @@ class Run:
     def log(self, record):
         if not self.writes:
             return
-        with open(self.file(METRICS), "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
+        try:
+            with open(self.file(METRICS), "a", encoding="utf-8") as f:
+                f.write(json.dumps(record) + "\n")
+        except OSError as error:  # a full disk: the last checkpoint is there to resume from
+            saved = self.checkpoint()
+            kept = f"the checkpoint of epoch {saved['epoch']} is kept" if saved else "no epoch had finished yet"
+            raise UserError(f"could not write {self.file(METRICS)} ({error.strerror or error}): free some space, "
+                            f"then --resume {self.path}; {kept}") from None
         if self.scalars and "step" in record:
             for key, value in record.items():
                 if key not in ("kind", "epoch", "batch", "step") and isinstance(value, float):
@@ -145,28 +183,31 @@ class Run:
         os.makedirs(folder, exist_ok=True)
         staging = tempfile.mkdtemp(dir=folder, prefix=".incoming-")
         try:
-            for name, state in ((MODEL_FILE, model.state_dict()), (OPTIMIZER_FILE, optimizer.state_dict())):
-                with warnings.catch_warnings():
-                    warnings.filterwarnings("ignore", "The input state dict is empty")  # plain SGD keeps no state
-                    paddle.save(state, os.path.join(staging, name))
-            with open(os.path.join(staging, RNG_FILE), "wb") as f:
-                pickle.dump({"epoch": epoch, **rng}, f)
+            save_arrays(os.path.join(staging, MODEL_FILE), state_arrays(model.state_dict()))
+            after_checkpoint_step(MODEL_FILE)
+            optimizer_state = optimizer.state_dict()
+            save_arrays(os.path.join(staging, OPTIMIZER_FILE), state_arrays(optimizer_state))
+            after_checkpoint_step(OPTIMIZER_FILE)
+            _write_json(os.path.join(staging, RNG_FILE), {"epoch": epoch, **rng})
+            after_checkpoint_step(RNG_FILE)
             # Paddle keys optimizer state by generated parameter names (conv2d_4.w_0), which depend on how
             # many layers a process built before; record them so a restore can translate to its own.
-            with open(os.path.join(staging, STATE_FILE), "w", encoding="utf-8") as f:
-                json.dump({"epoch": epoch, "step": step, "parameter_names": parameter_names(model),
-                           "saved": time.strftime("%Y-%m-%d %H:%M:%S"), "paddle": paddle.__version__}, f)
+            _write_json(os.path.join(staging, STATE_FILE), {
+                "format": FORMAT, "epoch": epoch, "step": step, "parameter_names": parameter_names(model),
+                "optimizer_values": {key: value for key, value in optimizer_state.items()  # the LR schedule's
+                                     if not hasattr(value, "numpy")},
+                "saved": time.strftime("%Y-%m-%d %H:%M:%S"), "paddle": paddle.__version__})
+            after_checkpoint_step(STATE_FILE)
             files = {name: _describe_file(os.path.join(staging, name))
                      for name in (MODEL_FILE, OPTIMIZER_FILE, RNG_FILE, STATE_FILE)}
-            with open(os.path.join(staging, MANIFEST), "w", encoding="utf-8") as f:
-                json.dump({"epoch": epoch, "files": files}, f)
-                f.flush()
-                os.fsync(f.fileno())
+            _write_json(os.path.join(staging, MANIFEST), {"epoch": epoch, "files": files})
+            after_checkpoint_step(MANIFEST)
             fsync_dir(staging)
             target = os.path.join(folder, f"epoch-{epoch:04d}")
             if os.path.exists(target):  # the same epoch again (a resume that fell back): the new copy wins
                 shutil.rmtree(target)
             os.rename(staging, target)
+            after_checkpoint_step("rename")
             fsync_dir(folder)
         except OSError as error:  # a full disk, say: the staging folder goes, the last checkpoint stays
             saved = self.checkpoint()
@@ -187,12 +228,20 @@ class Run:
         return [os.path.join(folder, name) for name in sorted(os.listdir(folder)) if name.startswith("epoch-")]
 
     def _latest_good(self):
-        """(folder, state) of the newest checkpoint whose files match its manifest; warn about damaged ones."""
+        """(folder, state) of the newest checkpoint whose files match its manifest; warn about damaged ones.
+        A checkpoint of the old pickled layout is refused, never opened."""
         for folder in reversed(self._checkpoint_folders()):
+            if any(os.path.exists(os.path.join(folder, name)) for name in PICKLED):
+                raise UserError(f"{self.path} was written by an earlier version of this project, whose checkpoints "
+                                f"are pickles (model.pdparams, rng.pkl): loading one can run any code it holds, so "
+                                f"this version does not open them; train the run again (the same flags give the "
+                                f"same run)")
             problem = _verify(folder)
             if problem is None:
-                with open(os.path.join(folder, STATE_FILE), encoding="utf-8") as f:
-                    return folder, json.load(f)
+                state = _read_json(os.path.join(folder, STATE_FILE))
+                if isinstance(state, dict) and state.get("format") == FORMAT:
+                    return folder, state
+                problem = f"{STATE_FILE} is not this project's checkpoint record"
             print(f"warning: checkpoint {folder} is damaged ({problem}); using the one before it")
         return None, None
 
@@ -201,7 +250,10 @@ class Run:
         return self._latest_good()[1]
 
     def model_file(self):
-        """The weights of the newest good checkpoint (what eval.py and the labs load)."""
+        """The weights of the newest good checkpoint (what eval.py and the labs load); in a model folder
+        (config.json and model.npz, as pretrained/ holds), that file."""
+        if os.path.isfile(self.file(WEIGHTS_FILE)):
+            return self.file(WEIGHTS_FILE)
         folder, _ = self._latest_good()
         if folder is None:
             raise UserError(f"{self.path} has no complete checkpoint (no epoch finished): train it first")
@@ -218,17 +270,14 @@ class Run:
         if state:
             load_weights(model, os.path.join(folder, MODEL_FILE))
             saved_to_current = {state["parameter_names"][key]: name for key, name in parameter_names(model).items()}
-            optimizer.set_state_dict(_rename_state(paddle.load(os.path.join(folder, OPTIMIZER_FILE)), saved_to_current))
-            try:
-                with open(os.path.join(folder, RNG_FILE), "rb") as f:
-                    rng = pickle.load(f)
-                paddle.set_rng_state(rng["paddle"])
-            except RuntimeError:  # Paddle 2.6 cannot read the random state Paddle 3 pickles (digits.compat)
-                saved_by = f"Paddle {state['paddle']}" if "paddle" in state else "a newer Paddle"
-                raise UserError(f"{self.path}: its checkpoint's random state was written by {saved_by}, which "
-                                f"Paddle {paddle.__version__} cannot read: resume it with {saved_by}") from None
-            random.setstate(rng["python"])
-            np.random.set_state(rng["numpy"])
+            saved = {key: paddle.to_tensor(value) for key, value in read_weights(os.path.join(folder, OPTIMIZER_FILE)).items()}
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "The input state dict is empty")  # plain SGD keeps no state
+                optimizer.set_state_dict(_rename_state({**saved, **state.get("optimizer_values", {})}, saved_to_current))
+            rng = _read_json(os.path.join(folder, RNG_FILE))
+            if not (isinstance(rng, dict) and {"python", "numpy", "paddle"} <= set(rng)):
+                raise UserError(f"{folder}/{RNG_FILE} is not a random state this project wrote: train the run again")
+            set_random_state(rng, self.path, state)
         if self.writes:  # forget what an interrupted epoch (or a final eval) logged after the checkpoint
             kept = [r for r in self._read_metrics() if r.get("epoch", last_epoch + 1) <= last_epoch]
             write_text(self.file(METRICS), "".join(json.dumps(r) + "\n" for r in kept))
@@ -236,12 +285,12 @@ class Run:
 
 
 def random_state():
-    """Python's, NumPy's and Paddle's random states, as a checkpoint pickles them.
+    """Python's, NumPy's and Paddle's random states as plain values (lists and numbers: JSON).
 
-    Paddle 2.6 pickles its CPU generator without the generator's place in its stream (digits.compat), so
-    there the generator is first reseeded with a number drawn from its own stream: its whole state is then
-    that seed, which pickles. Every run does this at every checkpoint, so a resumed run draws exactly what
-    the uninterrupted one draws.
+    Paddle 2.6 keeps its CPU generator's state without the generator's place in its stream (digits.compat),
+    so there the generator is first reseeded with a number drawn from its own stream: its whole state is then
+    that seed. Every run does this at every checkpoint, so a resumed run draws exactly what the uninterrupted
+    one draws.
     """
     import paddle
 
@@ -249,7 +298,71 @@ def random_state():
     if not compat.RNG_STATE_PICKLES_POSITION:
         generator = paddle.base.core.default_cpu_generator()
         generator.manual_seed(generator.random())
-    return {"python": random.getstate(), "numpy": np.random.get_state(), "paddle": paddle.get_rng_state()}
+    version, internal, gauss = random.getstate()
+    name, keys, position, has_gauss, cached = np.random.get_state()
+    return {"python": [version, list(internal), gauss],
+            "numpy": [name, keys.tolist(), int(position), int(has_gauss), float(cached)],
+            "paddle": [list(generator_state.__getstate__()) for generator_state in paddle.get_rng_state()]}
+
+
+def set_random_state(rng, run, checkpoint):
+    """Restore what random_state() recorded; a state another Paddle wrote that this one cannot take, or values
+    that are no random state at all, are one line."""
+    import paddle
+    try:
+        paddle.set_rng_state(generator_states(rng["paddle"]))
+    except (RuntimeError, TypeError, ValueError, IndexError):
+        saved_by = f"Paddle {checkpoint['paddle']}" if "paddle" in checkpoint else "another Paddle"
+        raise UserError(f"{run}: its checkpoint's random state was written by {saved_by}, which Paddle "
+                        f"{paddle.__version__} cannot read: resume it with {saved_by}") from None
+    try:
+        version, internal, gauss = rng["python"]
+        name, keys, position, has_gauss, cached = rng["numpy"]
+        random.setstate((version, tuple(internal), gauss))
+        np.random.set_state((name, np.array(keys, dtype=np.uint32), position, has_gauss, cached))
+    except (TypeError, ValueError, OverflowError):
+        raise UserError(f"{run}: its checkpoint's random state is not one this project wrote: train the run "
+                        f"again") from None
+
+
+def generator_states(values):
+    """Paddle's generator states from the plain values random_state() recorded: what unpickling them does."""
+    from paddle.base.core import GeneratorState
+    states = []
+    for state_values in values:
+        state = GeneratorState.__new__(GeneratorState)
+        state.__setstate__(tuple(state_values))
+        states.append(state)
+    return states
+
+
+def state_arrays(state):
+    """The tensors of a state_dict as NumPy arrays (its other values, an LR schedule's, are left out)."""
+    return {key: np.asarray(value.numpy()) for key, value in state.items() if hasattr(value, "numpy")}
+
+
+def save_arrays(path, arrays):
+    """Write {name: array} as an uncompressed .npz, fsynced (a checkpoint's files are complete once written)."""
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _read_json(path):
+    """A JSON file's value, or None when it is no JSON (bytes of anything else, however they got there)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError, RecursionError):
+        return None
+
+
+def _write_json(path, values):
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(values, f)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def _describe_file(path):
@@ -298,21 +411,53 @@ def visualdl_log_writer():
     return LogWriter
 
 
-def new_run_path(root, name):
-    return os.path.join(root, time.strftime("%Y%m%d-%H%M%S") + "-" + name)
+def new_run_path(root, name, reserve=False):
+    """runs/<date>-<time>-<name>: with `reserve`, the folder is made here, and a name another process took in the
+    same second gets -2, -3, ...: runs of a sweep started in parallel never share a folder."""
+    stem = os.path.join(root, time.strftime("%Y%m%d-%H%M%S") + "-" + name)
+    if not reserve:
+        return stem
+    os.makedirs(root, exist_ok=True)
+    for number in range(1, 1000):
+        path = stem if number == 1 else f"{stem}-{number}"
+        try:
+            os.mkdir(path)
+            return path
+        except FileExistsError:
+            continue
+    raise UserError(f"could not find a free run folder name for {stem}: pass --out")
+
+
+def save_weights(model, path):
+    """Write a model's parameters (and batch norm's statistics) as a .npz of plain arrays, in one step: a
+    format that loading cannot execute code from (np.load with allow_pickle=False), unlike a pickle."""
+    arrays = {key: np.asarray(tensor.numpy()) for key, tensor in model.state_dict().items()}
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+    return path
+
+
+def read_weights(path):
+    """{name: array} from a .npz written by save_weights; a file that is no such archive is one line."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:  # an object array (a pickle inside) is refused
+            return {key: archive[key] for key in archive.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+        raise UserError(f"{path} is not a weights file this project wrote ({type(e).__name__}): pass a run "
+                        f"folder that train.py wrote") from None
 
 
 def load_weights(model, path):
-    """Load a .pdparams file into `model`, with a clear error when it does not fit."""
-    import paddle
+    """Load a .npz of weights (save_weights, a checkpoint's model.npz) into `model`, with a clear error when it
+    does not fit. Nothing else is opened: a .pdparams is a pickle, which can run code when loaded."""
     if not os.path.exists(path):
-        raise UserError(f"checkpoint {path} not found: pass a run folder or .pdparams file that train.py wrote")
-    try:
-        state = paddle.load(path)
-    except Exception as e:  # paddle raises a variety of errors for files it cannot read
-        raise UserError(f"{path} is not a Paddle checkpoint ({type(e).__name__}): pass a .pdparams file") from None
+        raise UserError(f"weights {path} not found: pass a run folder that train.py wrote")
+    if not path.endswith(".npz"):
+        raise UserError(f"{path} is not a weights file of this project (.npz): a .pdparams file is a pickle, "
+                        f"which can run code when loaded, so it is not opened here")
+    state = read_weights(path)
     expected = {k: list(v.shape) for k, v in model.state_dict().items()}
-    found = {k: list(v.shape) for k, v in state.items()} if isinstance(state, dict) else {}
+    found = {k: list(v.shape) for k, v in state.items()}
     if expected != found:
         raise UserError(f"{path} does not fit the {type(model).__name__} model "
                         f"({_describe_mismatch(expected, found)}): pick the --model it was trained with")

@@ -71,6 +71,15 @@ class TrainConfig:
     stroke: float = option(0.0, "augment: thicken or thin each training image's strokes by up to this many "
                                 "pixels per side, anew every epoch", between(0, 1, "a pen's width varies by about 0.5"),
                            metavar="PIXELS")
+    slant: float = option(0.0, "augment: shear each training image horizontally by a random factor in [-S, S] (S = "
+                               "tan of the largest slant), anew every epoch", between(0, 1, "0.3 is about 17 degrees"),
+                          metavar="S")
+    elastic: float = option(0.0, "augment: distort each training image by a random displacement field smoothed by a "
+                                 "Gaussian of --elastic-sigma pixels and scaled by this (Simard et al. 2003), anew "
+                                 "every epoch", between(0, 60, "Simard et al. used 34 with sigma 4"), metavar="ALPHA")
+    elastic_sigma: float = option(4.0, "augment: the smoothness of --elastic's field, in pixels (small: jitter; large: "
+                                       "an almost rigid shift)", between(2, 10, "Simard et al. used 4"),
+                                  metavar="PIXELS")
     epochs: int = option(5, "passes over the training images", at_least(1))
     batch_size: int = option(100, "images per training step", at_least(1))
     seed: int = option(0, "fixes Python's, NumPy's and Paddle's randomness", below(2**32, "NumPy's seed range"))
@@ -93,7 +102,10 @@ class TrainConfig:
     def __post_init__(self):
         for f in fields(self):
             check, value = f.metadata.get("check"), getattr(self, f.name)
-            problem = check(value) if check and value is not None else None
+            try:
+                problem = check(value) if check and value is not None else None
+            except TypeError:  # "two" for a number: from an edited config.json or a notebook cell
+                problem = f"is not a {f.type if isinstance(f.type, str) else f.type.__name__}"
             if problem:
                 raise UserError(f"--{f.name.replace('_', '-')} {value}: {problem}")
 
@@ -245,7 +257,8 @@ def train(model, optimizer, train_loader, valid_loader, config, run, *, start_ep
                 f"{summary['train_loss']:.4f}, accuracy {100 * summary['train_accuracy']:.2f}%; valid "
                 f"{'MSE' if config.loss == 'mse' else 'loss'} {valid['loss']:.4f}, accuracy {100 * valid['accuracy']:.2f}%")
         live.add("valid", step, valid["loss"])
-        check_progress(summary, first_loss, float(np.mean(recent)), config.loss, optimizer, run)
+        check_progress(summary, first_loss, float(np.mean(recent)), config.loss, optimizer, run,
+                       previous=summaries[-1] if summaries else None)
         run.log(summary)
         run.save_checkpoint(model, optimizer, epoch, step)
         summaries.append(summary)
@@ -276,11 +289,12 @@ CHANCE = 0.15  # a classifier of 10 balanced digits right this rarely has learne
 RECENT = 5     # batches whose mean loss says where training is at the end of an epoch
 
 
-def check_progress(summary, first_loss, recent_loss, loss, optimizer, run):
+def check_progress(summary, first_loss, recent_loss, loss, optimizer, run, previous=None):
     """Stop a run that cannot recover, after an epoch's summary: a finite loss can still explode (the last
-    batches' mean at 10x the first batch's), give a non-finite valid loss, or leave a classifier at chance
-    with a loss that has not fallen after two epochs. A run that overshot and then settled, or a regression
-    that plateaus, is left alone: lab 03 studies exactly that."""
+    batches' mean at 10x the first batch's), give a non-finite valid loss, leave a classifier at chance with a
+    loss that has not fallen after two epochs, or leave a regression at chance with a loss that grew by more
+    than a tenth since the epoch before. A run that overshot and then settled, or a regression that plateaus,
+    is left alone: lab 03 studies exactly that."""
     epoch, lr = summary["epoch"], optimizer.get_lr()
     too_high = f"the learning rate {lr:g} is too high for this setting, lower it (e.g. --lr {lr / 10:g})"
     if not math.isfinite(summary["valid_loss"]):
@@ -288,11 +302,15 @@ def check_progress(summary, first_loss, recent_loss, loss, optimizer, run):
     if recent_loss > 10 * first_loss:
         raise diverged(f"the train loss grew from {first_loss:.4g} to {recent_loss:.4g} by epoch {epoch}: "
                        f"{too_high}", run)
-    if (loss != "mse" and epoch >= 1 and summary["valid_accuracy"] < CHANCE
-            and summary["train_loss"] >= 0.95 * first_loss):
+    at_chance = summary["valid_accuracy"] < CHANCE
+    if loss != "mse" and epoch >= 1 and at_chance and summary["train_loss"] >= 0.95 * first_loss:
         raise diverged(f"after epoch {epoch} the valid accuracy is {100 * summary['valid_accuracy']:.1f}%, chance "
                        f"level, and the loss has not fallen: the learning rate {lr:g} is too low to move or so high "
                        f"that the units died; try --lr {lr * 10:g} and --lr {lr / 10:g}", run)
+    if loss == "mse" and previous and at_chance and summary["train_loss"] > 1.1 * previous["train_loss"]:
+        raise diverged(f"after epoch {epoch} the rounded predictions are right {100 * summary['valid_accuracy']:.1f}% "
+                       f"of the time, chance level, and the train loss grew from {previous['train_loss']:.4g} to "
+                       f"{summary['train_loss']:.4g}: {too_high}", run)
 
 
 def diverged(problem, run):
@@ -337,9 +355,14 @@ def fit(config, make_model, resume=None, stop_after=None):
     rank, world_size = world()
     seed_everything(config.seed)
 
+    if stop_after is not None and stop_after > config.epochs:
+        raise UserError(f"--stop-after {stop_after} is past the run's last epoch (--epochs {config.epochs}): give "
+                        f"--stop-after 1 to {config.epochs}")
+
     # data
     datafile = ensure_datafile(config.data, config.source)
-    num_batches = -(-(len(load_course_data(datafile)["train"][0]) // world_size) // config.batch_size)
+    data = load_course_data(datafile)
+    num_batches = -(-(len(data["train"][0]) // world_size) // config.batch_size)
 
     # model: the network as written, its conv layers then swapped for oneDNN's (same parameters)
     network = make_model()
@@ -355,21 +378,36 @@ def fit(config, make_model, resume=None, stop_after=None):
     if resume:
         run = Run.open(resume, writes=rank == 0, visualdl=config.visualdl)
         run.lock()
+        saved, trained = run.config, run.checkpoint()
+        if saved.get("data_key") and saved["data_key"] != data.key:  # the same path, other contents: other weights
+            raise UserError(f"{datafile} is not the file {resume} was trained on (its contents changed since): "
+                            f"--resume continues a run on its own data; put that file back, or start a new run")
+        if trained and trained["epoch"] + 1 >= config.epochs:
+            raise UserError(f"{resume} has already trained {trained['epoch'] + 1} epochs, so --epochs "
+                            f"{config.epochs} leaves nothing to train: pass --epochs {trained['epoch'] + 2} or more "
+                            f"to train on")
         run.update_config({"epochs": config.epochs, "device": config.device})
         start_epoch, step = run.restore(network, optimizer)
         run.say(f"resuming {resume} at epoch {start_epoch} (step {step})" if start_epoch else
                 f"{resume}: no epoch had finished, so it starts from the beginning")
     else:
-        out = config.out or new_run_path("runs", f"{config.model}-{config.loss}-{config.optimizer}")
-        run = Run.create(out, {**asdict(config), "out": out, "data": datafile}, writes=rank == 0,
-                         visualdl=config.visualdl)
-        run.lock()
+        # what rebuilding the model takes beside its name: build_model's options (lab 13's hidden sizes)
+        options = {key: list(value) if isinstance(value, tuple) else value
+                   for key, value in getattr(network, "build_options", {}).items()}
+        recorded = {**asdict(config), "data": datafile, "data_key": data.key, "pixel_range": list(data.pixel_range),
+                    "model_options": options}
+        if config.out:
+            run = Run.create(config.out, {**recorded, "out": config.out}, writes=rank == 0, visualdl=config.visualdl)
+        else:  # a new name, reserved as it is made: runs started at the same moment get folders of their own
+            out = new_run_path("runs", f"{config.model}-{config.loss}-{config.optimizer}", reserve=rank == 0)
+            run = Run.create(out, {**recorded, "out": out}, writes=rank == 0, visualdl=config.visualdl)
         start_epoch, step = 0, 0
 
     def loader(mode, shard=None):
         return load_data(mode, config.batch_size, image_shape=network.input_shape,
                          label_dtype=label_dtype(config.loss), datafile=datafile, shard=shard, shift=config.shift,
-                         rotate=config.rotate, scale=config.scale, stroke=config.stroke)
+                         rotate=config.rotate, scale=config.scale, stroke=config.stroke, slant=config.slant,
+                         elastic_alpha=config.elastic, elastic_sigma=config.elastic_sigma)
 
     # train
     try:

@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] lang="en"
 # # Lab 01 · 数据处理: the course's data loader, checked, and the library's
 #
 # Course section: 【手写数字识别】之数据处理. The course keeps MNIST in one file, `work/mnist.json.gz`:
@@ -15,6 +15,24 @@
 # library parses the JSON once and caches its arrays, where the course parses it for every split.
 #
 # As a script: `python labs/01_data.py` (`--help` lists its flags).
+
+# %% [markdown] lang="zh"
+# # 实验 01 · 数据处理：校验课程的数据读取器，再换成共享库的读取器
+#
+# 对应课程章节：【手写数字识别】之数据处理。课程把 MNIST 存在一个文件 `work/mnist.json.gz` 里：
+# 内容是 `[train_set, val_set, eval_set]`，每一部分都是 `[imgs, labels]`。课程的 `load_data(mode)`
+# 读取这个文件，选出其中一个数据集，检查图片和标签的数量是否一致，然后返回一个生成器函数，每次产出
+# 100 个样本的 batch（train 模式下打乱顺序；最后一个不满的 batch 也保留）。本实验把这个数据读取器
+# 写出来，检查它的输出（机器校验），看看这些数字（人工校验），再说明共享库的读取器
+# （`digits.data.load_data`，后面每个实验都用它）产出完全相同的 batch，而且快得多；最后介绍 Paddle
+# 自己的 `Dataset`/`DataLoader`（即课程中的异步数据读取）。
+#
+# **与课程的不同。** 索引列表用 NumPy 的随机数生成器（`np.random.shuffle`）打乱，而不是 Python 的
+# `random.shuffle`，这样同一个随机种子能让共享库的读取器得到相同的顺序；共享库返回的标签形状是
+# `[B, 1]`（课程的 `[B]` 会让均方误差损失发生广播，见实验 00）；共享库只解析一次 JSON 并缓存解析出
+# 的数组，而课程每读一个数据集都要重新解析一次。
+#
+# 作为脚本运行：`python labs/01_data.py`（`--help` 列出所有参数）。
 
 # %%
 import gzip
@@ -40,12 +58,19 @@ quick = False  # a smoke test, as CI runs the labs (this lab trains nothing: the
 out = lab_setup("lab01", globals())  # a script's flags replace the values above; out = runs/lab01/<time>
 datafile = ensure_datafile()  # work/mnist.json.gz, or the file MNIST_JSON names
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## The course's loader
 # `load_data(mode)` reads the whole file, takes one split and returns a generator function: each call
 # starts a new pass (an epoch) that yields `(images [B, 784], labels [B])` batches of 100. Only the
 # training split is shuffled, in a new order every epoch, so that the model does not see the digits in
 # the same sequence each time; valid and eval keep their order. The last, smaller batch is kept.
+
+# %% [markdown] lang="zh"
+# ## 课程的数据读取器
+# `load_data(mode)` 读入整个文件，取出其中一个数据集，返回一个生成器函数：每调用一次，就开始新的
+# 一遍（一轮），产出 100 个样本的 `(images [B, 784], labels [B])` batch。只有训练集打乱顺序，而且
+# 每轮的顺序都不同，这样模型不会每次都按同样的次序看到这些数字；valid 和 eval 保持原来的顺序。
+# 最后那个较小的 batch 也保留。
 
 # %%
 def load_data(mode="train", datafile="./work/mnist.json.gz", batch_size=100):
@@ -81,7 +106,7 @@ def load_data(mode="train", datafile="./work/mnist.json.gz", batch_size=100):
     return data_generator
 
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # The library keeps this loader, unchanged, as `digits.courseloader.load_data`: lab 15 and the benchmarks
 # start from it.
 #
@@ -89,6 +114,14 @@ def load_data(mode="train", datafile="./work/mnist.json.gz", batch_size=100):
 # Each split goes through the loader once: how many images and batches it holds. On the full file the
 # course's three splits are 50,000 / 10,000 / 10,000 images; note how long parsing the JSON takes (the
 # course's loader parses it again for every split).
+
+# %% [markdown] lang="zh"
+# 共享库把这个读取器原样保存为 `digits.courseloader.load_data`：实验 15 和基准测试都从它出发。
+#
+# ## 读取文件，统计 batch 数
+# 每个数据集都用读取器完整读一遍：看看各有多少张图片、多少个 batch。用完整的数据文件时，课程的
+# 三个数据集分别有 50,000 / 10,000 / 10,000 张图片。留意解析 JSON 花了多长时间（课程的读取器每读
+# 一个数据集都要重新解析一次）。
 
 # %%
 started = time.perf_counter()
@@ -101,11 +134,17 @@ for mode in ("train", "valid", "eval"):
     counts[mode] = sum(len(b) for b in images)
     print(f"{mode:5s}: {counts[mode]} images in {len(images)} batches")
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## Machine check (机器校验)
 # Before training on the data, check what a batch is: its shapes and types, the range of the pixels
 # (the network's input scale) and the labels (0-9, about as many of each). A wrong shape or range here
 # shows up later only as a model that trains badly.
+
+# %% [markdown] lang="zh"
+# ## 机器校验
+# 用数据训练之前，先检查一个 batch 是什么样子：形状和数据类型，像素值的范围（也就是网络输入的
+# 尺度），还有标签（0-9，每个数字的数量大致相同）。这里的形状或范围如果错了，后面只会表现为
+# 模型训练得不好。
 
 # %%
 images, labels = next(train_loader())
@@ -118,21 +157,33 @@ print(f"pixels in [{all_images.min():g}, {all_images.max():g}]: the file uses [{
       f"background {background:g}")
 print(f"labels {all_labels.min()}..{all_labels.max()}, train class counts {np.bincount(all_labels).tolist()}")
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## Human check (人工校验)
 # Numbers cannot show that an image is a digit or that its label is the right one: look at a few, with
 # their labels above them.
 
+# %% [markdown] lang="zh"
+# ## 人工校验
+# 光看数值，没法知道一张图片是不是数字、它的标签对不对：挑几张画出来看看，标签写在每张图的上方。
+
 # %%
 print(f"wrote {plot_digits(images[:30], labels[:30].astype(int), f'{out}/samples.png', 'train samples and labels')}")
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## The library's loader: the same batches, faster
 # `digits.data.load_data`, which the later labs use, is this loader with the JSON parsed once and its
 # NumPy arrays cached beside the file, each batch cut from them in one step instead of image by image.
 # From the same seed it shuffles the same way, so its first batches must equal the course's (its labels
 # come as `[B, 1]`, see lab 00). Then one shuffled epoch of each, timed. It also gives the CNN's input
 # shape `[B, 1, 28, 28]` and integer class labels, which labs 03 and 04 use.
+
+# %% [markdown] lang="zh"
+# ## 共享库的读取器：同样的 batch，更快
+# 后面的实验用的 `digits.data.load_data` 就是这个读取器，只是 JSON 只解析一次，解析出的 NumPy
+# 数组缓存在数据文件旁边，每个 batch 从数组中一次切出来，而不是一张一张地拼。用同一个随机种子，
+# 它打乱的方式和课程的一样，所以前几个 batch 必须与课程的相同（它的标签是 `[B, 1]`，见实验 00）。
+# 然后两个读取器各跑一轮打乱后的数据，计时比较。它还能给出 CNN 需要的输入形状 `[B, 1, 28, 28]`
+# 和整数类别标签，实验 03 和 04 会用到。
 
 # %%
 def epoch_seconds(loader):
@@ -156,11 +207,17 @@ cnn_images, class_labels = next(library_load_data("eval", image_shape=IMAGE, lab
                                                   datafile=datafile)())
 print(f"for the CNN, as classes: images {cnn_images.shape}, labels {class_labels.shape} {class_labels.dtype}")
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## The asynchronous variant: `Dataset` and `DataLoader`
 # Paddle's own way: a `paddle.io.Dataset` says how many samples there are and returns one by index;
 # `paddle.io.DataLoader` batches and shuffles them (and can read ahead in worker processes while the
 # model trains).
+
+# %% [markdown] lang="zh"
+# ## 异步数据读取：`Dataset` 和 `DataLoader`
+# Paddle 自己的做法：`paddle.io.Dataset` 说明一共有多少个样本，并按索引返回其中一个；
+# `paddle.io.DataLoader` 负责把样本组成 batch、打乱顺序（还可以在模型训练的同时，用子进程提前
+# 读取数据）。
 
 # %%
 loader = paddle.io.DataLoader(MnistDataset("train"), batch_size=100, shuffle=True, drop_last=True)

@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] lang="en"
 # # Lab 02 · 网络结构 (MLP): a fully connected network that regresses the digit's value
 #
 # Course section: 【手写数字识别】之网络结构 (the MLP half). The network is the course's:
@@ -17,6 +17,26 @@
 # rounds to the label, to put a number on how well a regression classifies.
 #
 # As a script: `python labs/02_mlp_regression.py` (`--help` lists its flags).
+
+# %% [markdown] lang="zh"
+# # 实验 02 · 网络结构（MLP）：用全连接网络回归数字的值
+#
+# 对应课程章节：【手写数字识别】之网络结构（前半部分，多层感知机）。网络与课程一致：
+# `Linear(784,10) -> sigmoid -> Linear(10,10) -> sigmoid -> Linear(10,1)`，按回归任务训练：
+# 损失函数是均方误差（把数字当作一个数来比较），优化算法用 SGD，学习率 0.01，batch 100，训练 10 轮，
+# 每 200 个 batch 打印一次损失。课程只定义了这个 MLP，没有给出它的训练输出；实验 03 会把它的损失曲线
+# 和 CNN 的放在一起比较。
+#
+# 本实验把训练循环完整写出来，后面每个实验都沿用它：前向计算、计算损失、反向传播、更新参数、清除梯度。
+# 从实验 03 开始，同样几行代码在 `digits.training` 里运行：`train_step()` 就是下面标出的五行，
+# `train()` 再加上记账的部分（打印损失、记录、保存检查点、实时曲线）。这里的 MLP 类与
+# `models/mlp.py` 中的相同，`train.py --model mlp` 用的就是它。
+#
+# **与课程的不同。** 标签的形状是 `[B, 1]`（与课程第 3 节 reshape 后一致），所以每张图只有一个损失值；
+# 标签为 `[B]` 时会发生什么，见实验 00。预测值四舍五入后等于标签就算预测正确，这样可以用一个数说明
+# 回归模型做分类做得怎么样。
+#
+# 作为脚本运行：`python labs/02_mlp_regression.py`（`--help` 列出所有参数）。
 
 # %%
 import numpy as np
@@ -37,10 +57,15 @@ quick = False  # one epoch only: a smoke test, as CI runs the labs
 # %%
 out = lab_setup("lab02", globals())  # a script's flags replace the values above; out = runs/lab02/<time>
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## The network
 # Three fully connected layers; the sigmoid after each hidden one squashes its ten values into (0, 1).
 # The last layer has one output: the network's guess of the digit as a number.
+
+# %% [markdown] lang="zh"
+# ## 网络结构
+# 三个全连接层；每个隐藏层后面接一个 sigmoid，把这一层的十个值压到 (0, 1) 之间。
+# 最后一层只有一个输出：网络猜测的数字（一个数）。
 
 # %%
 class MLP(paddle.nn.Layer):
@@ -58,10 +83,15 @@ class MLP(paddle.nn.Layer):
         return self.fc3(outputs2)
 
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## The training loop
 # Each batch: forward, the loss, backward, one optimizer step, clear the gradients. The curve below the
 # cell is redrawn as the loss comes in (in a notebook; a script saves it as a PNG at the end).
+
+# %% [markdown] lang="zh"
+# ## 训练循环
+# 每个 batch：前向计算，计算损失，反向传播，优化器走一步，清除梯度。损失一算出来，单元格下方的曲线
+# 就会重画（在笔记本里；作为脚本运行时，结束时保存为 PNG）。
 
 # %%
 def train(model, epochs, live, log_interval=200):
@@ -88,10 +118,14 @@ def train(model, epochs, live, log_interval=200):
     return losses
 
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## Evaluation
 # The mean squared error over the 10,000 test images, and how often the prediction rounded to a whole
 # number is the digit.
+
+# %% [markdown] lang="zh"
+# ## 评估
+# 在 10,000 张测试图片上计算均方误差，以及预测值四舍五入后等于标签的比例。
 
 # %%
 @paddle.no_grad()
@@ -108,8 +142,11 @@ def evaluate(model, mode="eval"):
     return squared_errors / count, hits / count
 
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## Run it
+
+# %% [markdown] lang="zh"
+# ## 运行
 
 # %%
 seed_everything(seed)  # Python, NumPy (the loader's shuffle) and Paddle (the initial weights)

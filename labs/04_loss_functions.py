@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] lang="en"
 # # Lab 04 · 损失函数: from regressing the digit to classifying it
 #
 # Course: chapter 2, 【手写数字识别】之损失函数 (COURSE.md, "Lab 4").
@@ -32,6 +32,38 @@
 #
 # As a script: `python labs/04_loss_functions.py` (`--help` lists its flags).
 
+# %% [markdown] lang="zh"
+# # 实验 04 · 损失函数：从回归数字到分类数字
+#
+# 对应课程章节：第 2 章，【手写数字识别】之损失函数（见 COURSE.md 的“Lab 4”）。
+#
+# 数字的标签是类别，不是数量：把 4 预测成 3.6 没有什么用。所以 CNN 改为 10 个输出，每个数字一个分数；
+# softmax 把分数变成概率，交叉熵即 -log p(真实数字)，对自信的错误答案惩罚很重。按课程的内容，
+# 本实验依次展示：
+# 1. 课程中算过的数字：softmax([3, 1, -3]) ~ [0.88, 0.12, 0]，-log 0.6 = 0.51，-log 0.1 = 2.30，
+#    算出来与课程的数值并排打印；以及 x 取 0.01..1 时 log x 的曲线；
+# 2. 课程相对实验 03 回归模型的三处改动：标签改为 `int64`，最后一层改为 `Linear(980, 10)`（即实验 03
+#    的 CNN 设 `num_outputs=10`），损失函数改为 `F.cross_entropy`；
+# 3. 训练：SGD 0.01，batch 100，10 轮，每 200 个 batch 打印一次损失；然后用课程的 `evaluation()`
+#    评估：每个 batch 上算 `paddle.metric.accuracy`，再取平均；
+# 4. 用分类器识别一张数字照片（用 `image` 可以换成你自己的照片）。
+#
+# **与课程的不同。**
+# - 同一个 CNN 还按实验 03 的回归方式（均方误差，1 个输出，四舍五入）用相同的训练量训练一次，这样
+#   能看出改成分类带来了什么；课程没有给出这个数字（留作作业）。回归训练把梯度范数裁剪到 1.0：
+#   不加处理的话，CNN 回归模型可能停滞在平均值上（见实验 03；那里的另一个办法，学习率预热，最终
+#   损失更低；梯度裁剪让每一步都很小，用来和分类器比较已经足够）。
+# - 图中除了课程的 log x，还画出了损失 -log p。
+# - `evaluation()` 读取全部图片：课程的 `val_loader` 丢弃最后一个不满的 batch（`drop_last=True`），
+#   并对各个 batch 的准确率直接取平均；这里保留最后一个 batch，按 batch 大小加权平均。从 Paddle 2.5
+#   起 `acc.numpy()` 是 0 维数组，课程的 `acc_set.extend(acc.numpy())` 会报错，这里改用 `float(acc)`。
+#   评估在验证集（课程用的）和 10,000 张测试集（eval）图片上进行。
+# - 训练循环用的是 `fit()` 的（`digits.training`，即实验 02 手写出来的那个），它还会保存一个运行文件夹。
+# - 照片由 `digits.evaluation.predict_photos` 识别（取分数的 argmax；课程取 `np.argsort` 的最后一个，
+#   得到的是同一个数字）。
+#
+# 作为脚本运行：`python labs/04_loss_functions.py`（`--help` 列出所有参数）。
+
 # %%
 import numpy as np
 
@@ -56,11 +88,17 @@ image = []  # your own digit photos, a list of paths (empty: an eval digit drawn
 # %%
 out = lab_setup("lab04", globals())  # a script's flags replace the values above; out = runs/lab04/<time>
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## 1. Softmax and cross-entropy, in numbers
 # Softmax turns any ten scores into ten probabilities (positive, summing to 1); the largest score gets the
 # largest share. Cross-entropy is then -log of the probability given to the true digit: 0.51 when it gets
 # 0.6, 2.30 when it gets only 0.1, and without bound as it tends to 0. The course's numbers, computed:
+
+# %% [markdown] lang="zh"
+# ## 1. 用数字看 softmax 和交叉熵
+# softmax 把任意十个分数变成十个概率（都为正，加起来等于 1）；分数最大的分到的概率也最大。交叉熵就是
+# 真实数字所得概率的 -log：概率为 0.6 时是 0.51，只有 0.1 时是 2.30，概率趋于 0 时损失无限增大。
+# 下面把课程中的数字算一遍：
 
 # %%
 scores = paddle.to_tensor([[3.0, 1.0, -3.0]])
@@ -73,10 +111,14 @@ label = paddle.to_tensor([[0]])
 print(f"cross-entropy of those scores if the true digit is the first: {float(F.cross_entropy(scores, label)):.4f} "
       f"= -log {float(probabilities[0, 0]):.4f}")
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # The course plots log x; its negative is the loss of one example as a function of the probability the
 # model gives the true digit. Near p = 1 it is flat (little left to learn), near 0 it is steep: a confident
 # wrong answer costs the most.
+
+# %% [markdown] lang="zh"
+# 课程画的是 log x；加上负号，就是单个样本的损失随模型给真实数字的概率变化的曲线。在 p = 1 附近
+# 曲线很平（没什么可学的了），在 0 附近很陡：自信的错误答案代价最大。
 
 # %%
 x = np.linspace(0.01, 1.0, 100)
@@ -84,11 +126,17 @@ figure = plot_curves({"log x (the course's plot)": (x, np.log(x)), "-log p, the 
             f"{out}/log_x.png", "cross-entropy of one example", xlabel="x = p, the probability given to the true digit",
             ylabel="y")
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## 2. From regression to classification: the course's three changes
 # Everything else (data, CNN body, optimizer, loop) stays as in lab 03. A model that knew nothing and said so
 # would give every digit 0.1 and score -log 0.1 = 2.30; the untrained CNN's random scores are less even than
 # that, so its first loss on a batch is of that order, somewhat higher: a check that the loss is wired right.
+
+# %% [markdown] lang="zh"
+# ## 2. 从回归到分类：课程的三处改动
+# 其余部分（数据、CNN 主体、优化器、训练循环）都和实验 03 一样。一个什么都不知道、也如实承认的模型，
+# 会给每个数字 0.1 的概率，损失为 -log 0.1 = 2.30；未训练的 CNN 给出的随机分数没有那么均匀，所以它
+# 在一个 batch 上的初始损失在这个量级，略高一些：这可以用来检查损失函数接得对不对。
 
 # %%
 labels_dtype = "int64"                          # 1. a label is a class index, not a number to regress
@@ -105,11 +153,16 @@ first_loss = float(loss_fn(untrained(paddle.to_tensor(images)), paddle.to_tensor
 print(f"untrained, on one batch: cross-entropy {first_loss:.4f} (a guess giving every digit 0.1 would score "
       f"-log 0.1 = 2.30; fit() below starts from these same weights and batch)")
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## 3. Training, regression against classification
 # First the baseline: lab 03's regression of the same CNN (one output, MSE against the digit's value, the
 # prediction rounded to score it), with the course's SGD 0.01 and the same number of epochs. The curves below
 # the cell are drawn as it trains.
+
+# %% [markdown] lang="zh"
+# ## 3. 训练：回归与分类对比
+# 先训练基线：像实验 03 那样用同一个 CNN 做回归（一个输出，与数字的值计算均方误差，预测值四舍五入
+# 后计分），使用课程的 SGD 0.01 和相同的训练轮数。单元格下方的曲线随训练实时绘制。
 
 # %%
 def config(loss):
@@ -120,9 +173,13 @@ def config(loss):
 
 regression = fit(config("mse"), lambda: CNN(num_outputs=1))
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # Then the classifier: ten outputs and cross-entropy, everything else the same. Its loss starts at the
 # untrained value printed above (same seed, same weights, same first batch).
+
+# %% [markdown] lang="zh"
+# 然后训练分类器：十个输出加交叉熵，其余完全相同。它的损失从上面打印的未训练时的值开始（同一个
+# 随机种子，同样的权重，同样的第一个 batch）。
 
 # %%
 classification = fit(config("ce"), make_classifier)
@@ -131,10 +188,15 @@ print(f"\nsame CNN, SGD 0.01, {epochs} epoch{'s' * (epochs > 1)}:")
 print(f"  {'regression (MSE, clipped, rounded)':38s} eval accuracy {100 * regression.eval['accuracy']:.2f}%")
 print(f"  {'classification (softmax + CE)':38s} eval accuracy {100 * classification.eval['accuracy']:.2f}%")
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## 4. The course's evaluation()
 # The course scores the classifier with `paddle.metric.accuracy`, batch by batch. It must agree with the
 # library's `evaluate()` (the numbers `fit()` printed): a second, independent count of the same thing.
+
+# %% [markdown] lang="zh"
+# ## 4. 课程的 evaluation()
+# 课程用 `paddle.metric.accuracy` 逐个 batch 给分类器计分。结果必须与共享库的 `evaluate()`（也就是
+# `fit()` 打印的数字）一致：这是对同一件事的第二次独立计数。
 
 # %%
 @paddle.no_grad()
@@ -159,11 +221,17 @@ for mode, theirs in (("valid", classification.epochs[-1]["valid_accuracy"]), ("e
           f"(digits.training.evaluate: {100 * theirs:.2f}%)")
     agree.append(abs(ours - theirs) < 1e-6)
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## 5. Reading a digit photo
 # The classifier's answer is the digit with the largest score; softmax of the scores says how sure it is.
 # Without photos of your own (`image`), an eval digit is drawn as a photo (dark ink on white, as a phone
 # would take it) and read back the way MNIST was made.
+
+# %% [markdown] lang="zh"
+# ## 5. 识别一张数字照片
+# 分类器的答案是分数最大的那个数字；对分数做 softmax，可以看出它有多确定。如果没有提供自己的照片
+# （`image`），就把一张 eval 数字画成照片（白底黑字，就像手机拍的那样），再按照制作 MNIST 的方式
+# 读回来。
 
 # %%
 def eval_digit(index=0):

@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] lang="en"
 # # Lab 05 · 优化算法: optimizers and the learning rate
 #
 # Course: chapter 2, 【手写数字识别】之优化算法 (COURSE.md, "Lab 5"). The model is lab 04's classifier (the
@@ -20,6 +20,29 @@
 #   its optimizer from a name, and this lab is about building it.
 #
 # As a script: `python labs/05_optimizers.py` (`--help` lists its flags).
+
+# %% [markdown] lang="zh"
+# # 实验 05 · 优化算法：优化器与学习率
+#
+# 对应课程章节：第 2 章，【手写数字识别】之优化算法（见 COURSE.md 的“Lab 5”）。模型是实验 04 的分类器
+# （10 个输出的 CNN，交叉熵，batch 100）；变化的只是创建优化器的那一行。
+# 1. 学习率：课程选用 `paddle.optimizer.SGD(learning_rate=0.001, parameters=model.parameters())`，
+#    另外两种被注释掉的选择是 0.0001 和 0.01，各训练 10 轮。
+# 2. 优化器：在课程的学习率 0.01 下，比较 SGD、`Momentum(momentum=0.9)`、Adagrad、Adam，各训练 3 轮。
+#
+# 课程在这里没有打印任何数字，结论留作作业（作业 2-3：根据损失的变化趋势判断）。本实验为每组对比
+# 画出损失曲线，并打印每次训练最终的训练损失和验证集准确率。
+#
+# **与课程的不同。**
+# - 课程每改一次脚本只跑一种设置；这里所有设置一次跑完，每次都从同一个随机种子开始（相同的初始权重
+#   和 batch 顺序），所以唯一的不同是优化器。
+# - Adam 还在 0.001 下跑了一次：0.01 对 Adam 来说偏激进，0.001 才是它常用的学习率（train.py 用的
+#   也是它）。
+# - 每次训练都在验证集上计分，课程的优化器代码没有这一步。
+# - 训练循环是把实验 02 的步骤（`digits.training.train_step`）在这里写出来，而不是用 `fit()`：`fit()`
+#   根据名字创建优化器，而本实验讲的正是怎样创建优化器。
+#
+# 作为脚本运行：`python labs/05_optimizers.py`（`--help` 列出所有参数）。
 
 # %%
 import time
@@ -48,11 +71,16 @@ out = lab_setup("lab05", globals())  # a script's flags replace the values above
 if quick:
     lr_epochs = 1  # lab_setup shortened `epochs`; the learning-rate runs too
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## 1. The learning rate
 # The course builds SGD at 0.001 and leaves 0.0001 and 0.01 commented out. Each step moves the weights by
 # the learning rate times the gradient: too small and training crawls, too large and it overshoots. Each
 # setting is a function that builds the optimizer for a new model's parameters:
+
+# %% [markdown] lang="zh"
+# ## 1. 学习率
+# 课程创建学习率为 0.001 的 SGD，并把 0.0001 和 0.01 注释掉。每一步，权重移动的量是学习率乘以梯度：
+# 太小，训练慢得像爬；太大，就会冲过头。每种设置是一个函数，为新模型的参数创建优化器：
 
 # %%
 LEARNING_RATES = {
@@ -61,12 +89,19 @@ LEARNING_RATES = {
     ("SGD", 0.01): lambda model: paddle.optimizer.SGD(learning_rate=0.01, parameters=model.parameters()),
 }
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## 2. The optimizers
 # The same step, w <- w - lr * (a direction), with four ideas of the direction: SGD takes the gradient as it
 # is; Momentum keeps a running sum of past gradients (a heavy ball rolls through small bumps); Adagrad divides
 # each weight's step by the root of its summed squared gradients (big steps for rarely-moved weights); Adam
 # combines a momentum with a running scale of each weight's gradient. Built as the course builds them:
+
+# %% [markdown] lang="zh"
+# ## 2. 优化器
+# 每一步都是 w <- w - lr * (一个方向)，四种优化器对这个方向有四种取法：SGD 直接用梯度；Momentum
+# 把过去的梯度累加起来（像一个重球，能滚过小的起伏）；Adagrad 把每个权重的步长除以它历次梯度平方和的
+# 平方根（很少更新的权重，步子就大）；Adam 把动量和对每个权重梯度大小的滑动估计结合起来。下面按课程
+# 的写法创建它们：
 
 # %%
 OPTIMIZERS = {
@@ -78,13 +113,21 @@ OPTIMIZERS = {
     ("Adam", 0.001): lambda model: paddle.optimizer.Adam(learning_rate=0.001, parameters=model.parameters()),
 }
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## The loop, and one comparison
 # Lab 02's loop with the optimizer passed in: every batch is `train_step` (forward, loss, backward,
 # `optimizer.step()`, `optimizer.clear_grad()`). `compare()` trains a fresh CNN for each setting from the same
 # seed, so the initial weights and the batch order are the same and only the optimizer differs; it prints a
 # table row per run and draws all of a comparison's curves in one figure, live, each point the mean loss of
 # 100 batches (a single batch's loss is too noisy to compare).
+
+# %% [markdown] lang="zh"
+# ## 训练循环与一组对比
+# 实验 02 的训练循环，只是优化器由外部传入：每个 batch 执行一次 `train_step`（前向计算、计算损失、
+# 反向传播、`optimizer.step()`、`optimizer.clear_grad()`）。`compare()` 对每种设置都从同一个随机种子
+# 训练一个新的 CNN，所以初始权重和 batch 顺序都相同，唯一的不同是优化器；每次训练打印表格中的一行，
+# 一组对比的所有曲线实时画在同一张图里，每个点是 100 个 batch 的平均损失（单个 batch 的损失噪声
+# 太大，没法比较）。
 
 # %%
 WINDOW = 100  # batches per point of the loss curves
@@ -132,19 +175,29 @@ def compare(title, settings, epochs, figure):
     return live.save(f"{out}/{figure}.png")
 
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## Run 1: SGD at three learning rates
 # Homework 2-3 asks which learning rate is best, judged by the loss trend: look at how fast each curve falls,
 # and where it is after the same number of epochs.
+
+# %% [markdown] lang="zh"
+# ## 运行 1：三种学习率下的 SGD
+# 作业 2-3 问哪个学习率最好，根据损失的变化趋势判断：看每条曲线下降得多快，以及训练相同轮数后停在
+# 哪里。
 
 # %%
 started = time.perf_counter()
 figure = compare("SGD at three learning rates", LEARNING_RATES, lr_epochs, "learning_rates")
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## Run 2: the optimizers at lr 0.01
 # Same question for the optimizers. A rate suits one optimizer and not another: Adam's adaptive steps make
 # 0.01 aggressive, hence the extra run at 0.001.
+
+# %% [markdown] lang="zh"
+# ## 运行 2：学习率 0.01 下的各个优化器
+# 对优化器问同样的问题。适合一个优化器的学习率不一定适合另一个：Adam 的步长是自适应的，0.01 对它
+# 来说偏激进，所以另外在 0.001 下多跑了一次。
 
 # %%
 figure = compare("four optimizers", OPTIMIZERS, epochs, "optimizers")

@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] lang="en"
 # # Lab 06 · 资源配置: devices, and data-parallel training on several processes
 #
 # Course: chapter 2, 【手写数字识别】之资源配置 (COURSE.md, "Lab 7" and §5; the course numbers it section 7).
@@ -35,6 +35,40 @@
 #   lab's script: multiprocessing's rule, explained before step 3.
 #
 # As a script: `python labs/06_devices_distributed.py` (`--help` lists its flags).
+
+# %% [markdown] lang="zh"
+# # 实验 06 · 资源配置：设备，以及多进程数据并行训练
+#
+# 对应课程章节：第 2 章【手写数字识别】之资源配置（课程第 7 节；见 COURSE.md 的“Lab 7”和 §5）。
+# 下面按课程的写法逐一展示：
+# 1. 课程用于数据并行的 `train()`：`dist.init_parallel_env()` 把各个进程连接起来，
+#    `paddle.DataParallel(model)` 在进程之间对梯度求平均（并让每个进程都从 rank 0 的权重开始），
+#    每个进程通过 `paddle.io.DistributedBatchSampler` 读取每一轮数据中属于自己的那一份。这是课程推荐的做法
+#    （不用它，每个进程都会读取全部数据）。模型是课程的 CNN 分类器，优化器 Adam，batch 100，训练 5 轮。
+# 2. 设备：在构建模型之前调用 `paddle.set_device('gpu:0')` 或 `'cpu'`。课程自己运行这一步，输出的是
+#    “ValueError: ... PaddlePaddle is not compiled with CUDA”。本实验按课程移植说明的建议，先用
+#    `paddle.is_compiled_with_cuda()` 判断，同时也把这个报错展示出来。
+# 3. 用三种方式运行 `train()`：在当前这一个进程里；用 `paddle.distributed.spawn(train, nprocs=2)` 启动
+#    2 个进程；用 `python -m paddle.distributed.launch --nproc_per_node 2 this-file` 启动 2 个进程，
+#    它把每个 rank 的输出写到 `log/workerlog.N`。本实验比较墙钟时间和测试集准确率，并检查各个 rank
+#    最后的权重是否完全相同。
+#
+# **与课程的不同。**
+# - 这台机器没有 GPU，装的 Paddle 也只支持 CPU，所以这些进程都是 CPU 进程，通过 gloo 通信
+#   （spawn 指定 `backend="gloo"`；launch 自己会选），而不是多块 GPU 通过 NCCL 通信。GPU 的写法
+#   （`set_device('gpu')`、`launch --devices 0,1`、spawn 的 backend `"nccl"`）都写进了代码，但这里没有测试过。
+# - `launch --gpus '0,1'` 在 Paddle 3 中是 `--devices 0,1`；spawn 的 `selelcted_gpus`（课程里的笔误）现在是 `gpus`。
+# - Adam 的学习率用 0.001，不用课程的 0.01：实验 05 发现 0.01 对 Adam 来说太激进（在完整数据上准确率更低；
+#   在自动测试用的小数据上，一轮之内可能什么也学不到）。
+# - 两个进程各取 batch 100，每一步共用 200 张图片，所以一轮的步数减半；训练同样的轮数后，准确率会略有不同。
+#   采样器的打乱顺序由轮次编号决定（`set_epoch`），每个 rank 都一样；`seed` 决定初始权重。
+# - 每个进程用实验 02 的训练步（`digits.training.train_step`）训练，用实验 04 的评估方法
+#   （`digits.training.evaluate`）打分；train.py 也能做这些：用 `--device` 选设备，也可以在 launch 下运行。
+# - Paddle 3.3 的 `init_parallel_env` 会打印它发现被改动过的 flag；本实验把这段提示隐藏了。
+# - 真正执行操作的单元格都放在 `if __name__ == "__main__":` 之下；在笔记本里，spawn 要通过本实验的脚本来运行。
+#   这是 multiprocessing 的规则，第 3 步之前会解释。
+#
+# 作为脚本运行：`python labs/06_devices_distributed.py`（`--help` 列出所有参数）。
 
 # %%
 import contextlib
@@ -79,7 +113,7 @@ worker = None  # the lab's own processes only: "launch" (one of launch's ranks) 
 if __name__ == "__main__":
     out = lab_setup("lab06", globals())  # a script's flags replace the values above; out = runs/lab06/<time>
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## 1. The course's train(): one process of a data-parallel run
 # Every process runs this same function. Started by spawn or launch, a process learns its rank (0, 1, ...)
 # and the world size from its environment; `init_parallel_env()` connects it to the others. Then:
@@ -90,6 +124,17 @@ if __name__ == "__main__":
 #   together the ranks read the data once per epoch, each at half the steps.
 #
 # Alone (world size 1) it is plain training: no `init_parallel_env`, no wrapper, the whole data.
+
+# %% [markdown] lang="zh"
+# ## 1. 课程的 train()：数据并行训练中的一个进程
+# 每个进程运行的都是这同一个函数。进程由 spawn 或 launch 启动后，从环境变量中得知自己的 rank（0、1……）
+# 和进程总数（world size）；`init_parallel_env()` 把它和其他进程连接起来。然后：
+# - `DataParallel` 包装模型：构造时把 rank 0 的权重复制到每个 rank；在 `backward()` 中把每个梯度在各个 rank
+#   之间求平均。于是每个 rank 走的是同样的一步，各份模型始终保持一致；
+# - `DistributedBatchSampler` 把每一轮打乱后的顺序分给各个 rank，rank r 拿到属于自己的一半（2 个 rank 时）。
+#   所以每一轮所有 rank 合起来正好把数据读一遍，每个 rank 只走一半的步数。
+#
+# 单独运行时（world size 为 1）就是普通的训练：不调用 `init_parallel_env`，不包装模型，读取全部数据。
 
 # %%
 def train(epochs, seed, onednn=True, use_gpu=False):
@@ -126,7 +171,7 @@ def train(epochs, seed, onednn=True, use_gpu=False):
     return result
 
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## How the processes start
 # `paddle.distributed.spawn(train, nprocs=2)` starts each process as a new Python interpreter
 # (multiprocessing's "spawn" start method) and sends it train() *by name*: to find the function, the child
@@ -144,6 +189,24 @@ def train(epochs, seed, onednn=True, use_gpu=False):
 #
 # Either kind of worker does its part in the next cell and stops there (`raise SystemExit`), before the rest
 # of the lab, and removes the run folder `lab_setup` gave it (a worker writes nothing there).
+
+# %% [markdown] lang="zh"
+# ## 进程是怎样启动的
+# `paddle.distributed.spawn(train, nprocs=2)` 把每个进程作为一个新的 Python 解释器启动（multiprocessing 的
+# “spawn”启动方式），并*按名字*把 train() 传给它：子进程要找到这个函数，就得导入定义它的脚本，而导入脚本
+# 会运行脚本的顶层代码。所以，调用 spawn 的脚本必须把只应在你启动的那个进程里运行一次的代码，放在
+# `if __name__ == "__main__":` 之下（在子进程里，脚本的名字是 `"__mp_main__"`）；否则每个子进程都会把
+# 整个实验再跑一遍。这是 multiprocessing 的规则，凡是用 spawn 方式启动进程的平台都是如此（Windows 和 macOS
+# 默认就是这样，这里则是因为 Paddle 要求这样做）。这也是本实验中执行操作的单元格都加了这层保护的原因。
+# 笔记本没有可供导入的脚本：子进程找不到在单元格里定义的 `train()`。所以在笔记本中，第 3b 步会运行本实验的
+# 脚本（`--worker spawn`），由脚本去调用 spawn。
+#
+# `python -m paddle.distributed.launch --nproc_per_node 2 script.py ...` 则把每个进程作为
+# `python script.py ...` 启动，rank 放在环境变量里。这里的脚本就是本实验，加上 `--worker launch`：
+# 这样的进程只运行 train()，并打印结果，供本实验读取。
+#
+# 两种 worker 都在下一个单元格里完成自己那部分工作，然后就在那里结束（`raise SystemExit`），不会运行实验的
+# 其余部分；它们还会删掉 `lab_setup` 为它们创建的运行文件夹（worker 不往里面写任何东西）。
 
 # %%
 def spawn_train(epochs, seed, onednn=True, use_gpu=False):
@@ -163,11 +226,17 @@ if worker:  # a process the lab started itself (one of launch's ranks, or a note
     print("result", json.dumps(ranks), flush=True)  # the line the lab reads (under launch: in log/workerlog.N)
     raise SystemExit  # the script ends here: the rest of the lab runs only in the process you started
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## 2. The device
 # `paddle.set_device` chooses where tensors live and kernels run; it goes before the model is built. The
 # course calls `set_device('gpu:0')` unguarded, and on a build without CUDA that is its printed output: a
 # ValueError. Guarded by `is_compiled_with_cuda()` (and a GPU being visible) the same lab runs anywhere.
+
+# %% [markdown] lang="zh"
+# ## 2. 设备
+# `paddle.set_device` 决定张量放在哪里、kernel 在哪里运行；它要在构建模型之前调用。课程直接调用
+# `set_device('gpu:0')`，不做任何判断；在没有编译 CUDA 的 Paddle 上，课程打印出来的就是一个 ValueError。
+# 先用 `is_compiled_with_cuda()`（以及是否能看到 GPU）判断一下，同一个实验在哪里都能运行。
 
 # %%
 if __name__ == "__main__":
@@ -183,10 +252,15 @@ if __name__ == "__main__":
                   f"{str(error).rsplit(', ', 1)[-1]}")
         paddle.set_device("cpu")
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## 3. train() three ways
 # ### 3a. One process
 # The baseline: train() called here, world size 1, every batch of the data each epoch.
+
+# %% [markdown] lang="zh"
+# ## 3. 用三种方式运行 train()
+# ### 3a. 一个进程
+# 作为基准：在这里直接调用 train()，world size 为 1，每一轮读取全部数据的每一个 batch。
 
 # %%
 if __name__ == "__main__":
@@ -194,11 +268,16 @@ if __name__ == "__main__":
     alone = train(epochs, seed, onednn, use_gpu)
     runs = {"1 process": (time.perf_counter() - started, [alone])}  # name: (wall seconds, [each rank's result])
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ### 3b. Two processes started by `paddle.distributed.spawn`
 # This process starts 2 that each run train(); their return values come back through queues. Rank 0 prints
 # the epochs. (From a notebook the lab's script does the spawning, see above; the wall time then includes
 # starting that script, a few seconds.)
+
+# %% [markdown] lang="zh"
+# ### 3b. 用 `paddle.distributed.spawn` 启动两个进程
+# 当前进程启动 2 个进程，每个都运行 train()；它们的返回值通过队列传回来。rank 0 打印每一轮的输出。
+# （在笔记本中，由本实验的脚本调用 spawn，见上文；这时的墙钟时间还包括启动这个脚本的几秒钟。）
 
 # %%
 LAB = os.path.join(digits.PROJECT_ROOT, "labs", "06_devices_distributed.py")  # this file (a notebook has no __file__)
@@ -223,10 +302,15 @@ if __name__ == "__main__":
         ranks = spawn_train(epochs, seed, onednn, use_gpu)
     runs["2, spawn"] = time.perf_counter() - started, ranks
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ### 3c. Two processes started by `paddle.distributed.launch`
 # The launcher runs this file twice as a script (`--worker launch`: only train()), each with its rank in the
 # environment, and writes each one's output to `log/workerlog.N`; the lab reads the results from there.
+
+# %% [markdown] lang="zh"
+# ### 3c. 用 `paddle.distributed.launch` 启动两个进程
+# 启动器把这个文件作为脚本运行两次（`--worker launch`：只运行 train()），每次都把 rank 放在环境变量里，
+# 并把每个进程的输出写到 `log/workerlog.N`；本实验从那里读取结果。
 
 # %%
 if __name__ == "__main__":
@@ -242,12 +326,18 @@ if __name__ == "__main__":
         raise UserError(f"paddle.distributed.launch failed ({last_line}); see {out}/log")
     runs["2, launch"] = time.perf_counter() - started, [read_result(log, f"{out}/log")[0] for log in logs]
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## Results
 # Two processes each read half the data per epoch, so after the same number of epochs they have taken half as
 # many steps, each on 200 images (their averaged gradients): a somewhat different accuracy, lower after one
 # short epoch. DataParallel keeps the ranks' weights identical, and spawn and launch run the same computation,
 # so they end with the same weights. The wall time includes starting the processes and joining them.
+
+# %% [markdown] lang="zh"
+# ## 结果
+# 两个进程每一轮各读一半数据，所以训练同样的轮数后，它们走的步数只有一半，每一步用 200 张图片（两个进程梯度的
+# 平均）。准确率因此会有些不同，只训练很短的一轮时会更低。DataParallel 让各个 rank 的权重保持一致，spawn 和
+# launch 做的是同样的计算，所以它们最后的权重也相同。墙钟时间包括启动进程和等待它们结束的时间。
 
 # %%
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] lang="en"
 # # Lab 07 · 训练调试与优化: looking inside training, and regularisation
 #
 # Course section: 【手写数字识别】之训练调试与优化 (the course's Lab 8). What this lab writes out:
@@ -35,6 +35,39 @@
 #
 # As a script: `python labs/07_debug_and_tune.py` (`--help` lists its flags).
 
+# %% [markdown] lang="zh"
+# # 实验 07 · 训练调试与优化：看清训练内部，以及正则化
+#
+# 对应课程章节：【手写数字识别】之训练调试与优化（课程第 8 节）。本实验写出了以下内容：
+#
+# 1. `check_shape` / `check_content`：课程给 `forward()` 加了两个开关参数。在第 0 个 batch，打印每一层的设置和
+#    输出形状；在第 401 个 batch，打印一个卷积核的数值、每个卷积输出中随机一个通道的值，以及最后一层的输出。
+#    这里同样的打印来自前向钩子（`layer.register_forward_post_hook`，在下面注册），模型代码保持课程原样。
+# 2. 训练损失和验证损失：每一轮结束后，循环在验证集上测一次（作业 4 要画的训练损失和验证损失曲线，随各组设置的
+#    训练实时绘制：`train_vs_valid_loss.png`）。
+# 3. 正则化（作业 5）：按课程的写法，在优化器中加上 `weight_decay=paddle.regularizer.L2Decay(coeff)`，系数取
+#    1e-5（课程的值）、1e-3 和 1e-2；另外在 CNN 的 Linear 输出层之前加概率 0.5 的 Dropout（丢弃法，见下面的
+#    `DropoutCNN`）。一张表列出每组设置的训练准确率、验证准确率，以及二者之差。
+#
+# **与课程的不同。**
+# - 钩子观察的是第一组正则化训练（Adam 0.001），而不是另外跑一轮 SGD 0.01 的调试训练：打印的内容一样，
+#   但不用多训练一轮。和课程一样在第 401 个 batch 检查（数据较小时，改在一轮的最后一个 batch）。
+# - `check_content` 只打印随机一个通道的尺寸、取值范围和中间几行，而不是全部 28x28 个数；选通道用的是它自己的
+#   随机数生成器。课程的 `np.random.randint` 会改变 NumPy 的全局随机状态，而数据加载器打乱数据要用这个状态，
+#   这样被观察的那次训练就会和不观察时训练得不一样。
+# - 层的名字：卷积层运行在 oneDNN 的 kernel 上（`digits.onednn.accelerate`；设 `onednn = False` 可以关掉）；
+#   `course_layer_name` 打印它们在课程中的名字 `Conv2D`。
+# - 用 Adam 0.001，而不是课程 L2 实验中的 0.01：在实验 05 中，Adam 0.01 的最终结果不如 Adam 0.001（见 README），
+#   作为基线噪声更大，正则化的效果本来就小，会被它淹没。和课程一样训练 5 轮，batch 100。
+# - Dropout 不在本章中（课程在计算机视觉一章才介绍它）；这里用它作为作业题所要求的第二种正则化方法。
+# - 表中的训练准确率和验证准确率用同样的方法测量：最终的权重，eval 模式（关闭 Dropout），训练集全部 50,000 张
+#   图片。这样二者之差是在同等条件下比较。课程记录的则是每个训练 batch 的准确率。
+# - 实时曲线上，训练损失的每个点是每 50 个 batch 的平均损失（在 train 模式下，Dropout 打开），验证损失的每个点是
+#   每一轮结束后的验证损失，画法与 `digits.training` 相同（数据文件较小时：每轮 5 个训练点）。
+# - VisualDL：`python train.py --visualdl` 会为它记录损失和准确率（对应课程的 `LogWriter`）。
+#
+# 作为脚本运行：`python labs/07_debug_and_tune.py`（`--help` 列出所有参数）。
+
 # %%
 import numpy as np
 
@@ -57,11 +90,16 @@ quick = False  # one epoch only: a smoke test, as CI runs the labs
 # %%
 out = lab_setup("lab07", globals())  # a script's flags replace the values above; out = runs/lab07/<time>
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## The data
 # The course's loaders (lab 01), shaped for the CNN: images `[B, 1, 28, 28]`, labels int64 for
 # cross-entropy. The course looks inside the network at batch 401; a smaller data file has fewer batches,
 # so the check moves to an epoch's last batch then.
+
+# %% [markdown] lang="zh"
+# ## 数据
+# 使用课程的数据加载器（实验 01），形状按 CNN 的需要整理：图片 `[B, 1, 28, 28]`，标签为 int64，供交叉熵使用。
+# 课程在第 401 个 batch 查看网络内部；数据文件较小时 batch 数更少，这时检查就改在一轮的最后一个 batch。
 
 # %%
 train_loader = load_data("train", 100, image_shape=CNN.input_shape, label_dtype="int64")
@@ -70,7 +108,7 @@ batches = -(-len(load_course_data()["train"][0]) // 100)
 content_batch = min(401, batches - 1)  # the course's batch for check_content
 print(f"{batches} training batches per epoch; check_content at batch {content_batch}")
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## check_shape and check_content, as forward hooks
 # A forward hook is a function Paddle calls every time a layer runs: a pre-hook before (it sees the
 # inputs), a post-hook after (it also sees the output). Registered from outside, hooks print what the
@@ -79,6 +117,16 @@ print(f"{batches} training batches per epoch; check_content at batch {content_ba
 # settings and output shape at batch 0 (check_shape: do the shapes flow as designed?) and, at the
 # content batch, the numbers themselves (check_content: are the values sensible, not all 0 or huge?).
 # `digits.debug.Inspector`, behind `train.py --debug-batch N`, is these hooks in the library.
+
+# %% [markdown] lang="zh"
+# ## 用前向钩子实现 check_shape 和 check_content
+# 前向钩子是一个函数，某一层每运行一次，Paddle 就调用它一次：pre-hook 在层运行之前调用（能看到输入），
+# post-hook 在之后调用（还能看到输出）。钩子从外部注册，不用修改 `forward()` 就能打印课程那两个开关打印的内容，
+# 用 `handle.remove()` 又能把它们去掉。
+# 在整个模型上注册一个 pre-hook，用来数训练的 batch；在每一层上注册一个 post-hook：第 0 个 batch 时打印该层的
+# 设置和输出形状（check_shape：形状是否按设计传下去？），到了检查内容的那个 batch，打印数值本身
+# （check_content：数值是否合理，既不全是 0，也没有大得离谱？）。
+# `train.py --debug-batch N` 背后的 `digits.debug.Inspector`，就是共享库里的这些钩子。
 
 # %%
 def watch(model, content_batch, rng):
@@ -122,13 +170,20 @@ def watch(model, content_batch, rng):
                                                         for name, layer in model.named_sublayers()]
 
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## Two regularisers
 # L2 needs no change to the network: `weight_decay=paddle.regularizer.L2Decay(coeff)` in the optimizer
 # adds `coeff * w` to every weight's gradient, pulling the weights towards 0 (a penalty `coeff/2 * |w|^2`
 # on the loss). Dropout is a layer: in training it zeroes each of the 980 features entering the Linear
 # head with probability p and scales the rest by 1/(1-p); `model.eval()` turns it off. Both make the
 # network fit the training images less closely, to do better on images it has not seen.
+
+# %% [markdown] lang="zh"
+# ## 两种正则化方法
+# L2 不需要修改网络：在优化器中加上 `weight_decay=paddle.regularizer.L2Decay(coeff)`，它会给每个权重的梯度
+# 加上 `coeff * w`，把权重往 0 拉（相当于在损失上加一项惩罚 `coeff/2 * |w|^2`）。Dropout 是一个层：训练时，
+# 它把进入 Linear 输出层的 980 个特征逐个以概率 p 置为 0，其余的乘以 1/(1-p)；`model.eval()` 会把它关掉。
+# 两者都让网络不那么紧地拟合训练图片，好在没见过的图片上表现得更好。
 
 # %%
 class DropoutCNN(CNN):
@@ -149,13 +204,20 @@ class DropoutCNN(CNN):
 SETTINGS = (("none", CNN, 0.0), ("L2 1e-5", CNN, 1e-5), ("L2 1e-3", CNN, 1e-3), ("L2 1e-2", CNN, 1e-2),
             ("dropout 0.5", DropoutCNN, 0.0))
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## Train, and validate after every epoch
 # The course's loop (lab 02's five lines, `train_step`), with a pass over the valid split after each
 # epoch: the numbers behind homework 4's train and valid curves. The train loss goes on the live figure
 # as the mean of every 50 batches, the valid loss at each epoch's end. It re-derives
 # `digits.training.train` on purpose: `fit()` builds its optimizer from a config, and this lab's lesson
 # is the optimizer's `weight_decay` line.
+
+# %% [markdown] lang="zh"
+# ## 训练，并在每一轮之后验证
+# 课程的训练循环（实验 02 的那五行，即 `train_step`），每一轮之后在验证集上跑一遍：这就是作业 4 中训练曲线和
+# 验证曲线背后的数据。训练损失取每 50 个 batch 的平均值画到实时图上，验证损失在每一轮结束时画上去。这里有意
+# 重新写出 `digits.training.train`：`fit()` 根据配置构建优化器，而本实验要讲的正是优化器里 `weight_decay`
+# 那一行。
 
 # %%
 WINDOW = min(50, max(1, batches // 5))  # batches per train point on the curve: 50, or 5 points per epoch
@@ -183,12 +245,18 @@ def train_and_validate(model, optimizer, epochs, live, name, color):
               f"accuracy {100 * valid['accuracy']:.2f}%")
 
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## Run every setting
 # Each setting starts from the same seed. The hooks watch the first one: read the shapes at batch 0,
 # then the values at the content batch. On the figure, a setting that overfits shows its valid loss
 # above its train loss; L2 and dropout push the two together (dropout's train loss, measured with
 # dropout on, can even lie above its valid loss).
+
+# %% [markdown] lang="zh"
+# ## 逐个运行每组设置
+# 每组设置都从同一个随机种子开始。钩子观察第一组：先看第 0 个 batch 的形状，再看检查内容那个 batch 的数值。
+# 图中，过拟合的设置，验证损失会高于训练损失；L2 和 Dropout 会把两者拉近（Dropout 的训练损失是在 Dropout
+# 打开时测的，甚至可能高于它的验证损失）。
 
 # %%
 live = LiveCurves("train vs valid loss per setting", ylabel="cross-entropy loss", logy=True)
@@ -210,11 +278,16 @@ for index, (name, network, coeff) in enumerate(SETTINGS):
     rows.append((name, train["loss"], valid["loss"], train["accuracy"], valid["accuracy"]))
 print(f"figure: {live.save(f'{out}/train_vs_valid_loss.png')}")
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## The gap
 # Train accuracy minus valid accuracy, both measured the same way (final weights, eval mode): how much
 # better the network does on the images it learned from. Regularisation trades some train accuracy
 # for a smaller gap; whether valid accuracy rises too is the question homework 5 asks.
+
+# %% [markdown] lang="zh"
+# ## 差距
+# 训练准确率减去验证准确率，两者用同样的方法测量（最终的权重，eval 模式）：网络在学过的图片上比在没学过的图片上
+# 好多少。正则化牺牲一些训练准确率，换来更小的差距；验证准确率是否也随之提高，正是作业 5 要回答的问题。
 
 # %%
 print(f"{'setting':12s} {'train loss':>10s} {'valid loss':>10s} {'train acc':>10s} {'valid acc':>10s} {'gap':>7s}")

@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] lang="en"
 # # Lab 08 · 恢复训练: resuming training exactly where it stopped
 #
 # Course section: 恢复训练 (the course's Lab 9). A long run can be cut short (a closed
@@ -37,6 +37,42 @@
 #
 # As a script: `python labs/08_resume.py` (`--help` lists its flags).
 
+# %% [markdown] lang="zh"
+# # 实验 08 · 恢复训练：从中断的地方精确地接着训练
+#
+# 对应课程章节：【手写数字识别】之恢复训练（课程第 9 节）。长时间的训练可能中途被打断（笔记本被关掉，会话到了
+# 时限）。课程在每一轮之后用 `paddle.save` 保存模型和优化器的状态（`checkpoint/mnist_epoch{i}.pdparams` 和
+# `.pdopt`）；恢复时重新构建模型和优化器，用 `paddle.load` 读入某一轮的文件，再交给 `model.set_state_dict` 和
+# `opt.set_state_dict`。本实验把这个流程写出来：先不中断地训练 N 轮；再开始一次新的训练，训练 N/2 轮后“停下”；
+# 然后用保存的文件恢复出第三次训练。最后检查：恢复后的训练，其损失和最终权重与不中断的训练逐位（bit for bit）
+# 完全相同。接着说明共享库也能做到：先 `python train.py --stop-after N/2`，再 `python train.py --resume RUN`，
+# 最终的权重与本实验不中断的训练循环相同。
+#
+# 课程的设置：CNN，Momentum 0.9，学习率在整个训练过程中按多项式从 0.01 衰减到 0.001。要做到逐位相同，
+# 凡是决定下一步的东西都必须恢复：
+# - 权重（`.pdparams`）和优化器的状态（`.pdopt`）：Momentum 的速度（velocity），以及保存在其中
+#   `"LR_Scheduler"` 下的学习率策略进度（`last_epoch`、`last_lr`）；
+# - 随机数生成器：数据加载器用 NumPy 的全局随机数生成器打乱数据，Dropout 用 Paddle 的随机数生成器，
+#   所以把它们的状态也保存在旁边（`.rng`），恢复时再设置回去。
+#
+# **与课程的不同。**
+# - 每个 batch 之后都让学习率策略 step 一次。课程从未调用 `lr.step()`，所以它的学习率一直是 0.01，
+#   `.pdopt` 保存的是一个没用上的学习率策略；让它真正走起来，恢复学习率策略才有意义（检验方法：训练结束时
+#   学习率是 0.001）。
+# - batch 100，用设了随机种子的打乱（`seed_everything`），而不是课程的 batch 32 且不打乱：100 是本项目统一的
+#   batch，而且有了打乱，恢复随机数生成器的状态也成了本课内容的一部分。没有使用课程的全局初始化
+#   `Uniform[-1, 1]`（用 Paddle 的默认初始化，和其他所有实验一样）。
+# - 课程的 `train()` 保存的是全局的 `model` 和 `opt`，而不是训练器自己的；这里的循环保存的就是它正在训练的。
+#   课程在笔记本的同一个进程里恢复训练；Paddle 3 用一个进程级的计数器给参数和优化器的状态槽命名，而
+#   `opt.set_state_dict` 会断言名字一致，所以这里每次训练都在 `paddle.utils.unique_name.guard()` 里构建，
+#   就像在一个全新的进程中一样。
+# - 至少训练 2 轮（中断前一轮，中断后一轮），`quick` 模式也是如此。
+# - 共享库每次运行只保留一个检查点单元（`RUN/checkpoints/epoch-NNNN/`：权重、优化器、随机数状态、轮次和步数，
+#   附一个清单文件，以原子方式写入，保留最新的两个），而不是每轮两个零散的文件。这样即使写到一半被杀掉，也不会
+#   留下只写了一半的一对文件，`--resume` 也能自己找到最新的完好检查点。
+#
+# 作为脚本运行：`python labs/08_resume.py`（`--help` 列出所有参数）。
+
 # %%
 import os
 import pickle
@@ -53,7 +89,7 @@ from digits.errors import UserError
 from digits.lab import lab_setup, record
 from digits.onednn import accelerate
 from digits.plots import LiveCurves
-from digits.runs import Run
+from digits.runs import Run, read_weights
 from digits.training import seed_everything, train_step
 from models.cnn import CNN
 
@@ -71,10 +107,15 @@ BATCH_SIZE, LR, END_LR, LOG_EVERY = 100, 0.01, 0.001, 200
 batches = -(-len(load_course_data()["train"][0]) // BATCH_SIZE)
 total_steps = epochs * batches
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## Build a run
 # What the course's script builds at its start: the network, the learning-rate schedule and the
 # optimizer that steps it. Each run below calls this anew, as a new process would.
+
+# %% [markdown] lang="zh"
+# ## 构建一次训练
+# 课程的脚本在开头构建的东西：网络、学习率策略，以及使用这个学习率策略的优化器。下面每一次训练都重新调用它，
+# 就像一个新进程那样。
 
 # %%
 def build(seed, total_steps):
@@ -86,12 +127,18 @@ def build(seed, total_steps):
     return model, schedule, opt
 
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## Train, saving after every epoch
 # The course's `Trainer.train`: after each epoch `paddle.save` writes the model's `state_dict()` (the
 # weights) and the optimizer's (Momentum's velocities and the schedule's position) to files. A pickle of
 # the random generators' states goes beside them: the next epoch's shuffle depends on them. Every
 # batch's loss goes on the live figure under `label`.
+
+# %% [markdown] lang="zh"
+# ## 训练，每一轮之后保存
+# 课程的 `Trainer.train`：每一轮之后，`paddle.save` 把模型的 `state_dict()`（权重）和优化器的 `state_dict()`
+# （Momentum 的速度和学习率策略的进度）写入文件。随机数生成器的状态用 pickle 保存在旁边：下一轮怎么打乱取决于
+# 它们。每个 batch 的损失都以 `label` 为名画到实时图上。
 
 # %%
 def train(model, opt, schedule, start_epoch, end_epoch, save_path, live, label):
@@ -115,10 +162,15 @@ def train(model, opt, schedule, start_epoch, end_epoch, save_path, live, label):
     return losses
 
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## Resume
 # The course's resume: `paddle.load` reads the files back into dictionaries, and `set_state_dict` copies
 # them into a freshly built model and optimizer; the random generators get their saved states back.
+
+# %% [markdown] lang="zh"
+# ## 恢复
+# 课程的恢复方法：`paddle.load` 把文件读回成字典，`set_state_dict` 把它们复制到新构建的模型和优化器中；
+# 随机数生成器也恢复到保存时的状态。
 
 # %%
 def resume(model, opt, save_path, epoch):
@@ -139,7 +191,7 @@ def max_difference(weights, other):
     return max(float(np.abs(weights[key] - other[key]).max()) for key in weights)
 
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## Straight through, then stopped and resumed
 # Three runs, each built anew inside `paddle.utils.unique_name.guard()` (parameter names as in a fresh
 # process):
@@ -150,6 +202,17 @@ def max_difference(weights, other):
 #
 # On the figure the stopped run and then the resumed one are drawn over the uninterrupted run's losses:
 # if the resume is exact they hide it completely.
+
+# %% [markdown] lang="zh"
+# ## 不中断训练，与停下后再恢复
+# 三次训练，每次都在 `paddle.utils.unique_name.guard()` 里重新构建（参数名与全新进程中的相同）：
+# 1. 不中断地训练全部轮数；
+# 2. 同样的随机种子，训练一半后停下：它最后保存的文件就是用来恢复的检查点；
+# 3. 用*另一个*随机种子构建（初始权重不同，打乱顺序也不同），这样所有要紧的东西都只能来自文件；
+#    从第 2 次训练最后一轮的文件恢复，一直训练到结束。
+#
+# 图中，先是停下的那次训练，再是恢复的那次训练，画在不中断训练的损失曲线上面：如果恢复是精确的，
+# 它们会把后者完全盖住。
 
 # %%
 live = LiveCurves("train loss per batch: uninterrupted vs stopped and resumed", ylabel="cross-entropy loss", logy=True)
@@ -174,10 +237,15 @@ with paddle.utils.unique_name.guard():
     resumed_weights = weights(model.state_dict())
 print(f"loss curves: {live.save(f'{out}/losses.png')}")
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## Bit for bit?
 # The stopped run's losses followed by the resumed run's, against the uninterrupted run's: equal to the
 # last bit, and so are the final weights. The learning rate ends at 0.001: the schedule resumed at its step.
+
+# %% [markdown] lang="zh"
+# ## 逐位相同吗？
+# 停下的训练的损失，接上恢复后训练的损失，与不中断训练的损失对比：直到最后一位都相等，最终权重也一样。
+# 学习率最后是 0.001：学习率策略从停下的那一步接着走。
 
 # %%
 expected, got = np.array(straight), np.array(before + after)
@@ -185,12 +253,29 @@ print(f"this lab's loop: {len(expected)} batch losses; max |straight - resumed| 
       f"(bit for bit: {np.array_equal(expected, got)}); max weight difference "
       f"{max_difference(straight_weights, resumed_weights):.3g}; learning rate at the end: {opt.get_lr():.6f}")
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## The same with the library
 # `train.py`'s run folder keeps one checkpoint unit (weights, optimizer, RNG states) and `--resume`
 # restores all of it. Each call runs in its own process, as a user would start it: `--stop-after`
 # ends the first halfway, and `--resume` continues it to the end. Its logged losses and final weights
 # should equal this lab's uninterrupted loop's.
+#
+# The library does not use `paddle.save` for this. `paddle.save` writes a pickle, and `paddle.load` unpickles
+# it: unpickling runs whatever code the file names. That is fine for files you wrote yourself, as above, but a
+# run folder is something students share ("my trained model"). So `train.py` keeps the same state as plain
+# data: arrays in `.npz` files read with `numpy.load(..., allow_pickle=False)`, the rest in JSON. Loading such
+# a folder cannot run code, whoever made it.
+
+# %% [markdown] lang="zh"
+# ## 用共享库做同样的事
+# `train.py` 的运行文件夹保留一个检查点单元（权重、优化器、随机数状态），`--resume` 会把它们全部恢复。每次调用
+# 都在自己的进程中运行，就像用户自己启动的那样：`--stop-after` 让第一次训练在一半处结束，`--resume` 把它继续
+# 训练到结束。它记录下来的损失和最终权重，应当与本实验不中断的训练循环完全相同。
+#
+# 共享库保存这些状态时不用 `paddle.save`。`paddle.save` 写出的是 pickle 文件，`paddle.load` 读取时要反序列化
+# （unpickle），而反序列化会执行文件里指定的任何代码。读自己写的文件没有问题，就像上面那样；可运行文件夹是同学之间
+# 会互相分享的东西（“我训练好的模型”）。所以 `train.py` 把同样的状态存成纯数据：数组放在 `.npz` 文件里，用
+# `numpy.load(..., allow_pickle=False)` 读取，其余的存成 JSON。不管是谁做的运行文件夹，读取它都不会执行任何代码。
 
 # %%
 def train_py(flags):
@@ -215,7 +300,7 @@ flags = ["--model", "cnn", "--loss", "ce", "--optimizer", "momentum", "--lr", st
          "--out", run, "--stop-after", str(half)] + ([] if onednn else ["--no-onednn"])
 train_py(flags)
 train_py(["--resume", run])
-library_weights = weights(paddle.load(Run(run).model_file()))
+library_weights = read_weights(Run(run).model_file())  # model.npz: plain arrays, no pickle
 logged = Run.open(run).records("batch")
 same_losses = all(record["loss"] == straight[record["step"]] for record in logged)
 print(f"train.py, stopped and resumed: its {len(logged)} logged losses equal this lab's uninterrupted loop's: "

@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] lang="en"
 # # Lab 09 · 动转静部署: from the dynamic graph to a deployable static one
 #
 # Course section: 动转静部署 (the course's Lab 10 and §5). Training runs in dynamic mode: Python executes
@@ -30,6 +30,35 @@
 #
 # As a script: `python labs/09_export_inference.py` (`--help` lists its flags).
 
+# %% [markdown] lang="zh"
+# # 实验 09 · 动转静部署：从动态图到可部署的静态图
+#
+# 对应课程章节：【手写数字识别】之动转静部署（课程第 10 节，另见 COURSE.md 的 §5）。训练在动态图模式下进行：
+# Python 一层一层地边走边执行。部署时，课程把模型追踪一次，转成静态图（`paddle.jit.to_static`），用
+# `paddle.jit.save` 加上一个 batch 大小为 `None` 的 `InputSpec` 保存（任意 batch 大小都能用），再用
+# `paddle.jit.load` 加载回来：得到一个 `TranslatedLayer`，不需要模型的 Python 代码。本实验把这些调用写出来，
+# 然后用 Paddle 的部署引擎 `paddle.inference`（`Config`、`create_predictor`）加载同样的文件做推理，分别关闭和
+# 打开 oneDNN。它在 1,000 张测试图片上把所有这些形式与动态图逐一对比，并测量它们的速度。`eval.py` 也能直接
+# 评估导出的文件夹。
+#
+# 导出的图记录的是 Paddle 自己的 conv2d 算子（`digits/onednn.py` 中用 oneDNN 训练的层只能在动态图模式下运行），
+# 所以对照基准是同样的权重在 Paddle 自己的 kernel 上算出的结果：`jit.load` 和普通的 `paddle.inference` 与它
+# 完全一致；oneDNN 的 kernel（无论是 `paddle.inference` 里的，还是训练用的层）做加法的顺序不同，所以结果在
+# float32 的舍入上有差异（相对误差约 1e-6）。
+#
+# **与课程的不同。**
+# - 模型是用 `digits.training.fit` 训练的课程 CNN（2 轮，Adam 0.001），或者由 `run` 指定的一次 `train.py`
+#   训练，而不是课程为这一节训练的 `Linear(784, 10)`；所以 `InputSpec` 是 `[None, 1, 28, 28]`（课程的是
+#   `[None, 784]`）。课程用 `@paddle.jit.to_static` 装饰 forward；这里用 `paddle.jit.to_static(model)`
+#   转换训练好的模型，模型的代码保持原样。
+# - 图文件：Paddle 3 写出的是 `model.json`（它新的中间表示 PIR），课程用的 Paddle 2 写出的是 `mnist.pdmodel`；
+#   `paddle.jit.save` 写出哪个，本实验就用哪个。
+# - `paddle.inference` 和 ONNX 检查（可选：`pip install paddle2onnx onnxruntime`）不在课程中：它们展示的是，
+#   不用 Paddle 的 Python 训练环境，怎样用导出的文件做推理。
+# - 导出文件夹里还有一个 `export.json`（模型名、损失函数和输入形状）：`eval.py` 读取它来评估导出的模型。
+#
+# 作为脚本运行：`python labs/09_export_inference.py`（`--help` 列出所有参数）。
+
 # %%
 import os
 import time
@@ -59,10 +88,15 @@ quick = False  # one epoch only: a smoke test, as CI runs the labs
 # %%
 out = lab_setup("lab09", globals())  # a script's flags replace the values above; out = runs/lab09/<time>
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## The trained model
 # A CNN trained here (the live curve shows its loss), or the weights of a `train.py` run. Its conv layers
 # run on oneDNN's kernels, which exist only in dynamic mode.
+
+# %% [markdown] lang="zh"
+# ## 训练好的模型
+# 在这里训练一个 CNN（实时曲线显示它的损失），或者读入一次 `train.py` 训练得到的权重。它的卷积层运行在 oneDNN
+# 的 kernel 上，而这些 kernel 只在动态图模式下才有。
 
 # %%
 if run:
@@ -74,10 +108,15 @@ else:
     model = fit(TrainConfig(epochs=epochs, seed=seed, out=f"{out}/run"), lambda: CNN(10)).model
 model.eval()
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## The reference: the dynamic graph
 # The same weights in a model on Paddle's own kernels: what the exported graph computes. Every form
 # below runs the same 1,000 eval images in batches of 100; `timed` keeps the best of three passes.
+
+# %% [markdown] lang="zh"
+# ## 对照基准：动态图
+# 把同样的权重放进一个使用 Paddle 自己 kernel 的模型：它算出的就是导出的图所计算的东西。下面每种形式都在同样的
+# 1,000 张测试图片上运行，每批 100 张；`timed` 取三遍中最快的一遍。
 
 # %%
 def timed(predict, images, batch_size=100, repeats=3):
@@ -98,12 +137,19 @@ with paddle.no_grad():
     dynamic, dynamic_speed = timed(lambda batch: reference(paddle.to_tensor(batch)).numpy(), images)
     training_layers, training_speed = timed(lambda batch: model(paddle.to_tensor(batch)).numpy(), images)
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## 1. Dynamic to static, and save
 # `paddle.jit.to_static` traces `forward` once into a static graph; `InputSpec` says what the graph takes:
 # float32 images of shape `[None, 1, 28, 28]`, where `None` lets the batch size vary. `paddle.jit.save`
 # writes the graph (`model.json` under Paddle 3, `model.pdmodel` under Paddle 2) and the weights
 # (`model.pdiparams`). `to_static` converts the model in place: from here on it runs as the static graph.
+
+# %% [markdown] lang="zh"
+# ## 1. 动转静，并保存
+# `paddle.jit.to_static` 把 `forward` 追踪一次，转成静态图；`InputSpec` 说明这张图接收什么输入：形状为
+# `[None, 1, 28, 28]` 的 float32 图片，其中 `None` 表示 batch 大小可变。`paddle.jit.save` 写出图
+# （Paddle 3 下是 `model.json`，Paddle 2 下是 `model.pdmodel`）和权重（`model.pdiparams`）。`to_static`
+# 就地转换模型：从这里开始，模型以静态图的方式运行。
 
 # %%
 folder = f"{out}/export"
@@ -115,22 +161,33 @@ graph = next(f"{folder}/model{suffix}" for suffix in (".json", ".pdmodel") if os
 weights = f"{folder}/model.pdiparams"
 print(f"exported: {sorted(os.listdir(folder))}")
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## 2. Load it back
 # `paddle.jit.load` needs only the files' common prefix. It returns a `TranslatedLayer`, called like the
 # model, without the model's Python code: the graph runs Paddle's own kernels.
+
+# %% [markdown] lang="zh"
+# ## 2. 加载回来
+# `paddle.jit.load` 只需要这些文件的公共前缀。它返回一个 `TranslatedLayer`，调用方式和模型一样，但不需要模型的
+# Python 代码：图运行的是 Paddle 自己的 kernel。
 
 # %%
 loaded = paddle.jit.load(f"{folder}/model")
 with paddle.no_grad():
     jitted, jit_speed = timed(lambda batch: loaded(paddle.to_tensor(batch)).numpy(), images)
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## 3. Serve it with paddle.inference
 # Paddle's deployment engine, as a C++ server or a phone would run the files: a `Config` names the graph
 # and the weights and sets the device and threads, `create_predictor` optimises the graph once, and each
 # batch goes through the predictor's input and output handles as NumPy arrays. With oneDNN on, the
 # engine swaps in oneDNN's kernels (and may fuse a conv with its ReLU).
+
+# %% [markdown] lang="zh"
+# ## 3. 用 paddle.inference 部署
+# Paddle 的部署引擎，C++ 服务或手机上运行这些文件用的就是它：`Config` 指定图和权重，并设置设备和线程数；
+# `create_predictor` 对图做一次优化；每个 batch 以 NumPy 数组的形式，经预测器的输入、输出句柄传进传出。打开
+# oneDNN 时，引擎会换用 oneDNN 的 kernel（还可能把卷积和它后面的 ReLU 融合在一起）。
 
 # %%
 def inference_predictor(graph, weights, onednn):
@@ -159,11 +216,16 @@ def inference_predictor(graph, weights, onednn):
 plain, plain_speed = timed(inference_predictor(graph, weights, onednn=False), images)
 served, serve_speed = timed(inference_predictor(graph, weights, onednn=True), images)
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## Same outputs, and how fast
 # Each form against the dynamic graph: the largest difference in any output and whether every image gets
 # the same predicted digit. Paddle's kernels give exactly the same numbers; oneDNN's differ in the last
 # bits of float32 (they add in another order), never enough to change a prediction here.
+
+# %% [markdown] lang="zh"
+# ## 输出相同吗，速度如何
+# 每种形式都与动态图对比：所有输出中最大的差值，以及每张图片的预测数字是否相同。Paddle 自己的 kernel 给出的数
+# 完全相同；oneDNN 的结果在 float32 的最后几位上有差异（做加法的顺序不同），但在这里从来不足以改变预测结果。
 
 # %%
 print(f"exported to {folder}; outputs on {len(images)} eval images:")
@@ -175,10 +237,15 @@ for label, outputs, speed in (("paddle.jit.load", jitted, jit_speed), ("paddle.i
     print(f"  {label:22s} {speed:8.0f} images/s   max |difference| from dynamic {np.abs(outputs - dynamic).max():.2e}"
           f"   same predictions: {np.array_equal(outputs.argmax(1), dynamic.argmax(1))}")
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## Optional: ONNX
 # `paddle2onnx` converts the same files to ONNX, the format other runtimes read; `onnxruntime` runs it
 # without Paddle at all. Skipped when the two packages are not installed.
+
+# %% [markdown] lang="zh"
+# ## 可选：ONNX
+# `paddle2onnx` 把同样的文件转换成 ONNX，这是其他推理运行时能读取的格式；`onnxruntime` 运行它时完全不需要
+# Paddle。没有安装这两个包时，跳过这一步。
 
 # %%
 def onnx_check(graph, weights, images, dynamic):

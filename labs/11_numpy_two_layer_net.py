@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] lang="en"
 # # Lab 11 · NumPy track: a two-layer net with backpropagation written by hand
 #
 # The textbook's TwoLayerNet: `784 -> 50 -> ReLU -> 10 -> softmax + cross-entropy`, SGD lr 0.1, batch
@@ -12,6 +12,20 @@
 # 94.5% instead of 97%). Reference: test accuracy about 97%.
 #
 # As a script: `python labs/11_numpy_two_layer_net.py` (`--help` lists its flags).
+
+# %% [markdown] lang="zh"
+# # 实验 11 · NumPy 篇：手写反向传播的两层神经网络
+#
+# 这就是《深度学习入门：基于Python的理论与实现》中的 TwoLayerNet：`784 -> 50 -> ReLU -> 10 -> softmax + cross-entropy`，
+# SGD，学习率 0.1，batch 100，迭代 10,000 次（在 50,000 张训练图片上训练 20 轮）。本实验写出每一层的正向传播
+# 和手写的反向传播、整个网络的反向传播，以及 SGD 的参数更新；在此之前先做梯度确认：用中心差分求数值微分，
+# 与误差反向传播法求出的梯度对比。`digits/numpy_nn.py` 保存了同样的类，供后面的实验使用（本实验会检查两者
+# 算出的结果相同）。每轮的训练集和测试集准确率画在一张图里，损失画在另一张图里（每 50 次迭代取一次平均，
+# 以及每轮结束后的验证集损失）；两张图都在训练过程中实时绘制。和书中一样，像素缩放到 [0, 1]：课程数据文件的
+# [-1, 1] 让每个输入的均值都在 -0.75 左右，学习率 0.1 的普通 SGD 因此训练得很不稳定（准确率约 94.5%，
+# 而不是 97%）。参考结果：测试集准确率约 97%。
+#
+# 作为脚本运行：`python labs/11_numpy_two_layer_net.py`（`--help` 列出所有参数）。
 
 # %%
 import digits  # noqa: F401  (first: it sets NumPy's BLAS threads before NumPy loads)
@@ -31,9 +45,13 @@ quick = False  # one epoch only: a smoke test, as CI runs the labs
 # %%
 out = lab_setup("lab11", globals())  # a script's flags replace the values above; out = runs/lab11/<time>
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## The data
 # The course file's 50,000 / 10,000 / 10,000 images, each a row of 784 pixels, mapped to [0, 1].
+
+# %% [markdown] lang="zh"
+# ## 数据
+# 课程数据文件中的 50,000 / 10,000 / 10,000 张图片，每张是一行 784 个像素，映射到 [0, 1]。
 
 # %%
 splits = pixels_in_unit_range(load_course_data(ensure_datafile()))
@@ -41,7 +59,7 @@ train_split, valid_split, test_split = splits["train"], splits["valid"], splits[
 print(f"train {train_split[0].shape}, valid {valid_split[0].shape}, test {test_split[0].shape}; "
       f"pixels {train_split[0].min():.0f}..{train_split[0].max():.0f}")
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## The layers: forward and backward
 # A batch of $N$ images is a matrix $X$ of shape $[N, 784]$, one image per row. The net computes
 #
@@ -56,6 +74,22 @@ print(f"train {train_split[0].shape}, valid {valid_split[0].shape}, test {test_s
 # - ReLU: $\;\partial L/\partial A = G \odot [A > 0]$ (a unit that was off passes no gradient back);
 # - softmax and cross-entropy together: $\;\partial L/\partial Z = (P - Y)/N$, with $Y$ the one-hot labels.
 #   The two derivatives cancel to "predicted minus true": this is where the backward pass starts.
+
+# %% [markdown] lang="zh"
+# ## 各层：正向传播与反向传播
+# $N$ 张图片组成的一个 batch 是形状为 $[N, 784]$ 的矩阵 $X$，每行一张图片。网络的计算是
+#
+# $$A = X W_1 + b_1, \qquad H = \max(A, 0), \qquad Z = H W_2 + b_2,$$
+# $$p_{nj} = \frac{e^{z_{nj}}}{\sum_k e^{z_{nk}}}, \qquad L = -\frac{1}{N} \sum_n \log p_{n t_n}$$
+#
+# 其中 $t_n$ 是第 $n$ 张图片的数字。每一层的 `backward` 接收 $G = \partial L / \partial(\text{本层的输出})$，
+# 保存本层参数的梯度，并返回 $\partial L / \partial(\text{本层的输入})$：
+#
+# - Affine 层，$Y = X W + b$：$\;\partial L/\partial W = X^\top G$（每张图片的外积，在整个 batch 上求和），
+#   $\;\partial L/\partial b = \sum_n G_n$（$b$ 加到了每一行上），$\;\partial L/\partial X = G W^\top$；
+# - ReLU 层：$\;\partial L/\partial A = G \odot [A > 0]$（正向传播时没有激活的单元，不往回传梯度）；
+# - Softmax 和交叉熵误差合在一起（书中的 Softmax-with-Loss 层）：$\;\partial L/\partial Z = (P - Y)/N$，
+#   $Y$ 是 one-hot 表示的标签。两个导数相互抵消，只剩下“预测值减真实值”：反向传播就从这里开始。
 
 # %%
 class Affine(Layer):
@@ -102,7 +136,7 @@ class SoftmaxCrossEntropy:
         return grad / len(self.labels)
 
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## Backpropagation
 # The chain rule, applied from the top: start with $g = \partial L/\partial Z$ from the loss, then each layer
 # from the last to the first turns $g$ into the gradient with respect to its input, $g \leftarrow
@@ -110,6 +144,14 @@ class SoftmaxCrossEntropy:
 # its `grads`. One backward pass costs about as much as the forward pass, however many weights there are:
 # that is why backpropagation, not one finite difference per weight, trains networks.
 # `Network` (from `digits.numpy_nn`) adds `predict`, `accuracy`, `evaluate` and `save` around the two passes.
+
+# %% [markdown] lang="zh"
+# ## 误差反向传播法
+# 从最上层开始应用链式法则：先从损失得到 $g = \partial L/\partial Z$，然后从最后一层到第一层，每一层把 $g$
+# 变成对本层输入的梯度，$g \leftarrow \texttt{layer.backward}(g)$，顺便把 $\partial L/\partial W$ 和
+# $\partial L/\partial b$ 留在自己的 `grads` 里。不管有多少个权重，一次反向传播的计算量都和一次正向传播差不多：
+# 所以训练神经网络靠的是误差反向传播法，而不是对每个权重各做一次数值微分。
+# `Network`（来自 `digits.numpy_nn`）在这两个过程之外加上了 `predict`、`accuracy`、`evaluate` 和 `save`。
 
 # %%
 class TwoLayerNet(Network):
@@ -135,9 +177,13 @@ class TwoLayerNet(Network):
         return loss
 
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # The library's copy, `digits.numpy_nn.mlp([784, 50, 10])`, is what labs 11b to 13 build on: from the same
 # seed it must give the same loss and the same gradients, to the last bit.
+
+# %% [markdown] lang="zh"
+# 共享库里的副本 `digits.numpy_nn.mlp([784, 50, 10])` 是实验 11b 到 13 的基础：随机种子相同时，
+# 它必须给出相同的损失和相同的梯度，一位都不能差。
 
 # %%
 ours, library = TwoLayerNet(seed), mlp([784, 50, 10], "relu", seed=seed)
@@ -146,7 +192,7 @@ same = ours.loss_and_gradients(x, y) == library.loss_and_gradients(x, y) and all
     np.array_equal(a.grads[name], b.grads[name]) for a, b in zip(ours.layers, library.layers) for name in a.grads)
 print(f"this lab's TwoLayerNet and digits.numpy_nn.mlp([784, 50, 10]): same loss and gradients: {same}")
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## Gradient check
 # Backprop is easy to get subtly wrong, so compare it with the definition of a derivative. For every
 # weight $w$, the central difference
@@ -157,6 +203,16 @@ print(f"this lab's TwoLayerNet and digits.numpy_nn.mlp([784, 50, 10]): same loss
 # 7 digits would drown the difference). The relative error $\|a - b\| / (\|a\| + \|b\|)$ is about $10^{-9}$
 # when backprop is right and near 1 when it is not.
 
+# %% [markdown] lang="zh"
+# ## 梯度确认（梯度检验）
+# 误差反向传播法很容易出一些不易察觉的错，所以要拿它和导数的定义比一比。对每个权重 $w$，中心差分
+#
+# $$\frac{\partial L}{\partial w} \approx \frac{L(w + h) - L(w - h)}{2h}, \qquad h = 10^{-6},$$
+#
+# 的误差是 $O(h^2)$；每个权重要做两次正向传播，所以只用三张图片，并且用 float64 计算（float32 只有 7 位
+# 有效数字，差值会被舍入误差淹没）。反向传播正确时，相对误差 $\|a - b\| / (\|a\| + \|b\|)$ 约为 $10^{-9}$；
+# 不正确时接近 1。
+
 # %%
 checked = TwoLayerNet(seed, dtype=np.float64)
 errors = gradient_check(checked, train_split[0][:3].astype(np.float64), train_split[1][:3])
@@ -164,10 +220,17 @@ print("gradient check, relative error |backprop - numerical| / (|backprop| + |nu
 for name, error in errors.items():
     print(f"  {name:4s} {error:.2e}")
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## The update: stochastic gradient descent
 # Each step takes the next shuffled batch of 100 images, whose gradient is a noisy estimate of the whole
 # training set's, and moves every parameter a little downhill:
+#
+# $$w \leftarrow w - \eta \, \frac{\partial L}{\partial w}, \qquad \eta = 0.1.$$
+
+# %% [markdown] lang="zh"
+# ## 参数更新：随机梯度下降法
+# 每一步取下一个打乱后的 batch（100 张图片），它的梯度是整个训练集梯度的一个带噪声的估计；
+# 然后让每个参数沿下坡方向移动一小步：
 #
 # $$w \leftarrow w - \eta \, \frac{\partial L}{\partial w}, \qquad \eta = 0.1.$$
 
@@ -187,12 +250,18 @@ class SGD:
         pass  # a constant learning rate
 
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## Training
 # `digits.numpy_nn.train` is the NumPy track's loop: per epoch, shuffled batches, `loss_and_gradients` and
 # one SGD step each, then the validation loss and accuracy. After each epoch this lab also measures train and
 # test accuracy and adds to the two curves below the cell (redrawn as the epochs finish, in a notebook; a
 # script saves them as PNGs at the end).
+
+# %% [markdown] lang="zh"
+# ## 训练
+# `digits.numpy_nn.train` 是 NumPy 篇的训练循环：每一轮把数据打乱、分成 batch，每个 batch 调用一次
+# `loss_and_gradients`，走一步 SGD；一轮结束后计算验证集的损失和准确率。本实验还在每轮结束后测量训练集和
+# 测试集的准确率，添加到单元格下方的两张图里（在笔记本里，每轮结束时重画；作为脚本运行时，结束时保存为 PNG）。
 
 # %%
 BATCH, WINDOW = 100, 50  # images per step; iterations per point of the loss curve

@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] lang="en"
 # # Lab 11b · NumPy track: the same network in NumPy and in Paddle, number for number
 #
 # Lab 11 wrote every backward pass by hand. Paddle's autograd derives the same gradients from the forward
@@ -16,6 +16,23 @@
 # to [0, 1], as in lab 11.
 #
 # As a script: `python labs/11b_numpy_vs_paddle.py` (`--help` lists its flags).
+
+# %% [markdown] lang="zh"
+# # 实验 11b · NumPy 篇：同一个网络，NumPy 与 Paddle 逐个数值对照
+#
+# 实验 11 把每一层的反向传播都亲手写了出来。Paddle 的自动微分只凭前向计算就能推导出同样的梯度，所以两者
+# 必须一致。同一个网络 `784 -> 50 -> ReLU -> 10 -> softmax + cross-entropy` 搭两遍：一遍用 NumPy，来自
+# `digits/numpy_nn.py`（实验 11 的各层）；一遍用 Paddle，由 `paddle.nn.Linear` 和 `paddle.nn.functional`
+# 搭成，代码写在下面。Paddle 的各层拿到的是 NumPy 权重的副本。`paddle.nn.Linear` 计算 `y = x W + b`，
+# 权重按 `[in, out]` 存储，与 numpy_nn 的 `Affine` 布局相同，所以复制时不需要转置（`torch.nn.Linear` 按
+# `[out, in]` 存储，就需要转置）。
+#
+# 取一个真实的训练数字 batch，分别送进两个网络，本实验把分数、损失和每个参数的梯度并排打印出来：
+# 对每个数组，打印它在 NumPy 里绝对值最大的元素、Paddle 里同一位置的元素，以及整个数组上最大的绝对差。
+# 然后两边在同样的后续 batch 上各走几步 SGD：损失和权重一直相等，差别只在 float32 的舍入误差以内
+# （float32 大约保留 7 位有效数字，而两个库把同样的乘积相加的顺序不同）。和实验 11 一样，像素缩放到 [0, 1]。
+#
+# 作为脚本运行：`python labs/11b_numpy_vs_paddle.py`（`--help` 列出所有参数）。
 
 # %%
 import digits  # noqa: F401  (first: it sets NumPy's BLAS threads and quiets Paddle before they load)
@@ -39,12 +56,18 @@ out = lab_setup("lab11b", globals())  # a script's flags replace the values abov
 if steps < 1:
     raise UserError(f"steps = {steps}: must be at least 1")
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## The network in Paddle
 # The same maths as lab 11, $Z = \max(X W_1 + b_1, 0)\, W_2 + b_2$ and $L = -\frac{1}{N}\sum_n \log
 # \mathrm{softmax}(z_n)_{t_n}$, but only the forward pass is written. `loss.backward()` walks the graph of
 # operations the forward pass recorded, from the loss back, and applies each operation's own derivative:
 # the chain rule lab 11 applied by hand, layer by layer, done by the framework.
+
+# %% [markdown] lang="zh"
+# ## 用 Paddle 搭网络
+# 数学与实验 11 相同，$Z = \max(X W_1 + b_1, 0)\, W_2 + b_2$，$L = -\frac{1}{N}\sum_n \log \mathrm{softmax}(z_n)_{t_n}$，
+# 但只写前向计算。`loss.backward()` 从损失出发，沿着前向计算时记录下来的运算图往回走，对每个运算应用它自己
+# 的导数：实验 11 逐层亲手应用的链式法则，这里由框架来完成。
 
 # %%
 BATCH, LEARNING_RATE = 100, 0.1
@@ -83,13 +106,20 @@ def compare(name, ours, theirs):
           f"{theirs[where]:+.8f}   max |difference| {differences[name]:.1e}")
 
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## Two twins, one batch
 # The NumPy net's weights are copied into the Paddle net. One batch goes forward through both; NumPy's
 # `loss_and_gradients` runs lab 11's hand-written backward passes,
 # $\partial L/\partial Z = (P - Y)/N$, then $\partial L/\partial W = X^\top G$, $\partial L/\partial b = \sum_n G_n$,
 # $\partial L/\partial X = G W^\top$ and the ReLU mask, layer by layer; Paddle's `backward()` derives the
 # same gradients from its graph and leaves them in each parameter's `.grad`.
+
+# %% [markdown] lang="zh"
+# ## 一对孪生网络，一个 batch
+# 把 NumPy 网络的权重复制到 Paddle 网络里。同一个 batch 分别前向通过两个网络；NumPy 的 `loss_and_gradients`
+# 运行实验 11 手写的反向传播，先算 $\partial L/\partial Z = (P - Y)/N$，再逐层算
+# $\partial L/\partial W = X^\top G$、$\partial L/\partial b = \sum_n G_n$、$\partial L/\partial X = G W^\top$
+# 和 ReLU 的掩码；Paddle 的 `backward()` 从运算图推导出同样的梯度，放在每个参数的 `.grad` 里。
 
 # %%
 images, labels = pixels_in_unit_range(load_course_data(ensure_datafile()))["train"]
@@ -115,11 +145,16 @@ grads = {"fc1.weight": numpy_net.layers[0].grads["W"], "fc1.bias": numpy_net.lay
 for name, (_, parameter) in twin_parameters(numpy_net, paddle_net).items():
     compare(f"dL/d {name}", grads[name], parameter.grad.numpy())
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## A few SGD steps in both
 # Both take the step $w \leftarrow w - \eta\,\partial L/\partial w$ with $\eta = 0.1$ from the gradients
 # above, then the same next batches. If the gradients agree, the losses and the weights must stay equal,
 # step after step, up to float32 rounding.
+
+# %% [markdown] lang="zh"
+# ## 两边各走几步 SGD
+# 两边都用上面的梯度走一步 $w \leftarrow w - \eta\,\partial L/\partial w$（$\eta = 0.1$），然后在同样的后续
+# batch 上继续。如果梯度一致，损失和权重就必须一步接一步地保持相等，差别只在 float32 的舍入误差以内。
 
 # %%
 print(f"SGD with learning rate {LEARNING_RATE}: the step above, then {steps - 1} more on the next batches:")

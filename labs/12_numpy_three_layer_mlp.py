@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] lang="en"
 # # Lab 12 · NumPy track: the three-layer MLP lab of an intelligent-computing-systems course
 #
 # `FullyConnected -> ReLU -> FullyConnected -> ReLU -> FullyConnected -> SoftmaxLoss`, reading MNIST straight
@@ -23,9 +23,28 @@
 # As a script: `python labs/12_numpy_three_layer_mlp.py --source ../shared/data/mnist` (`--help` lists its
 # flags).
 
+# %% [markdown] lang="zh"
+# # 实验 12 · NumPy 篇：一门智能计算系统课程中的三层 MLP 实验
+#
+# `FullyConnected -> ReLU -> FullyConnected -> ReLU -> FullyConnected -> SoftmaxLoss`，直接从四个 IDX 文件
+# 读入 MNIST（像素除以 255，不用 JSON），训练图片的最后 10,000 张留作验证集。SGD，学习率 0.01，每轮结束后
+# 学习率乘以 0.9（学习率衰减）。
+#
+# 用哪组参数做测试：实验报告按准确率评判每种设置，所以每轮结束后由验证集准确率来决定。某一轮的验证集准确率
+# 超过之前所有轮时，就把这一轮的参数保存到运行文件夹；训练结束后再加载回来做测试，并打印它们来自哪一轮。
+# （这里不能用验证集损失来评判：准确率不再上升时，损失仍可能下降，因为网络对已经认对的数字越来越有把握。）
+#
+# 重做实验报告里的研究：隐藏层大小 32/16、128/128 和 64/32；batch 100，对比报告用的 batch 20 和 10，以及
+# 原实验用的 16；学习率衰减开和关。报告说 batch 取 10-20 时准确率提高到 97-98%，而衰减没有影响。学习率
+# 相同时，batch 越小，每轮走的步数越多，每一步的噪声也越大：10 轮之内，batch 100 训练的网络还没走多远。
+# 在 10 轮之内，只有 batch 10 加上最宽的隐藏层 128/128 达到了报告中的范围；64/32 接近，32/16 差得较远。
+# 最好的一轮通常就是最后一轮：训练结束时网络还在学习，这也是关掉衰减影响不大（而且不会变差）的原因：衰减
+# 只是把仍然有用的步子缩短了。每种隐藏层大小一张图，在训练过程中画出每次运行每轮的验证集准确率。
+#
+# 作为脚本运行：`python labs/12_numpy_three_layer_mlp.py --source ../shared/data/mnist`（`--help` 列出所有参数）。
+
 # %%
 import digits  # noqa: F401  (first: it sets NumPy's BLAS threads before NumPy loads)
-import os
 
 import numpy as np
 
@@ -34,30 +53,32 @@ from digits.idx import read_source
 from digits.lab import lab_setup, record
 from digits.numpy_nn import SGD, mlp, train
 from digits.plots import LiveCurves
-from digits.prepare import default_idx_folder
+from digits.prepare import ensure_idx_folder
 
 # %% tags=["parameters"]
 epochs = 10  # passes over the training images of each run
 seed = 0  # fixes the initial weights and the order of the batches
-source = None  # folder of the four MNIST .gz files (default: MNIST_SOURCE, or work/mnist-idx)
+source = None  # folder of the four MNIST .gz files (None: MNIST_SOURCE, else work/mnist-idx, downloaded once)
 images = 0  # only the first N images of each split, a fast check (0: all of them; quick: 2000)
 quick = False  # one epoch only, on 2000 images: a smoke test, as CI runs the labs
 
 # %%
 out = lab_setup("lab12", globals())  # a script's flags replace the values above; out = runs/lab12/<time>
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## The data, from the IDX files
 # Each IDX file is a small header (a magic number, the dimensions) and then the raw bytes: one byte per
 # pixel, 0 to 255, 28 x 28 per image. The last 10,000 of the 60,000 training images are the validation set.
 
+# %% [markdown] lang="zh"
+# ## 从 IDX 文件读数据
+# 每个 IDX 文件先是一个小小的文件头（一个魔数，以及各维度的大小），后面是原始字节：每个像素一个字节，
+# 取值 0 到 255，每张图片 28 x 28。60,000 张训练图片中的最后 10,000 张作为验证集。
+
 # %%
 if images < 0:
     raise UserError(f"images = {images}: give a number of images, or 0 for all of them")
-source = source or os.environ.get("MNIST_SOURCE") or default_idx_folder()
-if not os.path.isdir(source):
-    raise UserError(f"{source} does not exist: this lab reads the IDX files themselves, pass --source DIR")
-arrays, _ = read_source(source)
+arrays, _ = read_source(ensure_idx_folder(source))  # source, MNIST_SOURCE, or work/mnist-idx (downloaded once)
 pixels = arrays["train_images"].reshape(-1, 784).astype(np.float32) / 255
 digit_labels = arrays["train_labels"].astype(np.int64)
 train_split, valid_split = (pixels[:-10_000], digit_labels[:-10_000]), (pixels[-10_000:], digit_labels[-10_000:])
@@ -67,7 +88,7 @@ if count:  # a fast check: a slice of each split
     train_split, valid_split, test_split = ((x[:count], y[:count]) for x, y in (train_split, valid_split, test_split))
 print(f"train {len(train_split[0])}, valid {len(valid_split[0])}, test {len(test_split[0])} images from {source}")
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## The network and its update
 # Lab 11's layers, one more of them. Forward, for a batch $X$ $[N, 784]$:
 #
@@ -86,6 +107,24 @@ print(f"train {len(train_split[0])}, valid {len(valid_split[0])}, test {len(test
 # The study: every hidden size at every batch size with the decay $d = 0.9$, then the decay off ($d = 1$) at
 # two of them.
 
+# %% [markdown] lang="zh"
+# ## 网络及其参数更新
+# 实验 11 的各层，多了一层。对一个 batch $X$ $[N, 784]$，前向计算为：
+#
+# $$H_1 = \mathrm{relu}(X W_1 + b_1), \quad H_2 = \mathrm{relu}(H_1 W_2 + b_2), \quad Z = H_2 W_3 + b_3,
+# \quad L = -\frac{1}{N}\sum_n \log \mathrm{softmax}(z_n)_{t_n}.$$
+#
+# 反向传播从最上层开始（Nielsen 的反向传播四个基本方程，每次处理一个 batch）：输出层的误差是
+# $\Delta_3 = (P - Y)/N$，每一层的误差经过权重和 ReLU 的掩码往下传一层，
+# $\Delta_2 = (\Delta_3 W_3^\top) \odot [H_2 > 0]$，$\Delta_1 = (\Delta_2 W_2^\top) \odot [H_1 > 0]$；然后对每一层有
+# $\partial L/\partial W_l = H_{l-1}^\top \Delta_l$（其中 $H_0 = X$）和 $\partial L/\partial b_l = \sum_n \Delta_{l,n}$。
+# `digits.numpy_nn.mlp` 用计算这些量的各层搭出网络，`SGD` 负责更新参数，每轮 $e = 0, 1, \ldots$ 结束后
+# 乘上衰减系数 $d$：
+#
+# $$w \leftarrow w - \eta_e \frac{\partial L}{\partial w}, \qquad \eta_e = 0.01 \cdot d^{\,e}.$$
+#
+# 研究的内容：每种隐藏层大小配每种 batch 大小，衰减 $d = 0.9$；然后挑其中两组，关掉衰减（$d = 1$）。
+
 # %%
 HIDDEN_SIZES = ((32, 16), (128, 128), (64, 32))
 STUDY = ([(hidden, batch_size, 0.9) for batch_size in (100, 20, 16, 10) for hidden in HIDDEN_SIZES]
@@ -96,12 +135,18 @@ def name_of(hidden):
     return "/".join(map(str, hidden))
 
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## Training, keeping the best epoch
 # Each run trains for the epochs, saves the parameters whenever the validation accuracy beats every earlier
 # epoch's, then loads the saved ones back and tests them. The figures below the cell, one per hidden size,
 # draw each run's validation accuracy after every epoch (redrawn as the runs go, in a notebook; a script
 # saves them as PNGs at the end).
+
+# %% [markdown] lang="zh"
+# ## 训练，保留最好的一轮
+# 每次运行训练规定的轮数，验证集准确率超过之前所有轮时就保存参数，最后把保存的参数加载回来做测试。
+# 单元格下方每种隐藏层大小一张图，画出每次运行每轮结束后的验证集准确率（在笔记本里随训练进行重画；
+# 作为脚本运行时，结束时保存为 PNG）。
 
 # %%
 curves = {hidden: LiveCurves(f"hidden {name_of(hidden)}: validation accuracy", xlabel="epoch",
@@ -131,9 +176,13 @@ for hidden, batch_size, decay in STUDY:
 for hidden, live in curves.items():
     live.save(f"{out}/valid_accuracy_{'-'.join(map(str, hidden))}.png")
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## The study's table
 # Each run's best epoch, and the validation and test accuracy of its parameters.
+
+# %% [markdown] lang="zh"
+# ## 研究结果汇总表
+# 每次运行最好的一轮，以及这一轮参数的验证集和测试集准确率。
 
 # %%
 print(f"{'hidden':>10s} {'batch':>5s} {'decay':>5s} {'best epoch':>10s} {'valid acc':>9s} {'test acc':>9s} "

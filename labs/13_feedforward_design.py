@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] lang="en"
 # # Lab 13 · NumPy track: designing a feed-forward network: how many hidden layers, how wide
 #
 # The design lab's network: sigmoid units, the cross-entropy cost of one sigmoid per digit against the
@@ -16,6 +16,25 @@
 # NumPy network of this kind ~95% (quadratic cost) and ~98% (cross-entropy + L2, 100 hidden units).
 #
 # As a script: `python labs/13_feedforward_design.py` (`--help` lists its flags).
+
+# %% [markdown] lang="zh"
+# # 实验 13 · NumPy 篇：设计前馈神经网络：几个隐藏层，每层多宽
+#
+# 网络沿用设计实验中的网络：sigmoid 单元；代价函数用交叉熵，每个数字一个 sigmoid，与 one-hot 标签比较；
+# L2 正则化（lambda 5，除以 n = 50,000 张图片，即在 batch 平均代价上取 1e-4）；50k/10k/10k 的数据划分；
+# 像素在 [0, 1] 之间，网络就是按这个范围设计的。每轮结束后在验证集上评分，只有验证集准确率创新高时才在
+# 测试集上评分（实验会打印是哪几轮）。
+#
+# 1. 参考网络 784-30-10，batch 10，训练 30 轮，学习率分别取原实验固定的 0.01 和调得更好的 0.5
+#    （在 3 轮的试验中，batch 10 时 0.5 胜过 0.1，batch 50 时与 2 持平）。
+# 2. 扫描 k = 1, 2, 3 个隐藏层、每层 m = 16, 32, 64, 128 个 sigmoid 单元（学习率 0.5，batch 50，训练 10 轮），
+#    NumPy 和 Paddle 各做一遍；对每个 k 画出验证集准确率随 m 的变化，并找出最好的 (k, m)。网格的大小按
+#    整个实验在 2 个共享核心上用 15 分钟的预算来定。
+#
+# 参考结果：报告中 NumPy 实现的 784-30-10 达到 94.3%（30 轮，eta 1.3，lambda 0.1，79 s）；这类经典的 NumPy
+# 网络约为 ~95%（二次代价函数）和 ~98%（交叉熵 + L2，100 个隐藏单元）。
+#
+# 作为脚本运行：`python labs/13_feedforward_design.py`（`--help` 列出所有参数）。
 
 # %%
 import digits  # noqa: F401  (first: BLAS threads for NumPy, quiet logs for Paddle)
@@ -42,7 +61,7 @@ if quick:
 datafile = ensure_datafile()
 splits = pixels_in_unit_range(load_course_data(datafile))
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## The network: sigmoid units, cross-entropy, L2
 # Each layer computes $z^l = a^{l-1} W^l + b^l$ and $a^l = \sigma(z^l)$, $\sigma(z) = 1/(1 + e^{-z})$, for every
 # layer up to the ten outputs, one per digit. The cost of a batch of $N$ images, $y$ the one-hot label, with
@@ -64,6 +83,27 @@ splits = pixels_in_unit_range(load_course_data(datafile))
 # `digits.numpy_nn.mlp(..., "sigmoid", loss="sigmoid_ce", l2=...)` builds it from layers that compute
 # exactly these (`Sigmoid`, `SigmoidCrossEntropy`, and `Network`'s penalty).
 
+# %% [markdown] lang="zh"
+# ## 网络：sigmoid 单元、交叉熵、L2
+# 每一层计算 $z^l = a^{l-1} W^l + b^l$ 和 $a^l = \sigma(z^l)$，$\sigma(z) = 1/(1 + e^{-z})$，一直到十个输出，
+# 每个数字一个。对 $N$ 张图片组成的 batch，$y$ 是 one-hot 标签，代价加上对权重（不含偏置）的 L2 惩罚项：
+#
+# $$C = -\frac{1}{N}\sum_n \sum_j \big[y_{nj} \ln a_{nj} + (1 - y_{nj}) \ln(1 - a_{nj})\big]
+#       + \frac{\lambda}{2n} \sum_w w^2, \qquad \frac{\lambda}{n} = \frac{5}{50\,000} = 10^{-4}.$$
+#
+# 反向传播：在输出层，sigmoid 的导数和代价的导数相互抵消，$\delta^L = \partial C/\partial z^L = (a^L - y)/N$：
+# 没有留下 $\sigma'(z)$ 因子，所以单元很有把握地出错时，梯度不会消失，这就是这种代价函数比二次代价函数
+# 学得快的原因。再往下，$\delta^l = (\delta^{l+1} W^{l+1\top}) \odot a^l (1 - a^l)$；然后
+# $\partial C/\partial W^l = a^{l-1\top} \delta^l + \frac{\lambda}{n} W^l$，$\partial C/\partial b^l = \sum_n \delta^l_n$。
+# 参数更新
+#
+# $$W \leftarrow W - \eta\Big(\frac{\partial C_0}{\partial W} + \frac{\lambda}{n} W\Big)
+#      = \Big(1 - \frac{\eta\lambda}{n}\Big) W - \eta \frac{\partial C_0}{\partial W},$$
+#
+# 每一步先让每个权重缩小一点（权重衰减），再按数据的梯度移动它。
+# `digits.numpy_nn.mlp(..., "sigmoid", loss="sigmoid_ce", l2=...)` 用正好计算这些量的各层搭出这个网络
+# （`Sigmoid`、`SigmoidCrossEntropy`，以及 `Network` 的惩罚项）。
+
 # %%
 L2 = 5.0 / 50_000
 FIXED_LR, TUNED_LR = 0.01, 0.5
@@ -75,11 +115,16 @@ def sigmoid_net(hidden):
     return mlp([784, *hidden, 10], "sigmoid", loss="sigmoid_ce", l2=L2, seed=seed)
 
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## 1. The reference 784-30-10 at two learning rates
 # Batch 10. The test set is scored only after an epoch that sets a new best validation accuracy, so the test
 # accuracy reported is that of the epoch validation would pick. The figure below the cell draws both runs'
 # validation accuracy after every epoch.
+
+# %% [markdown] lang="zh"
+# ## 1. 参考网络 784-30-10，两种学习率
+# batch 10。只有在验证集准确率创新高的那一轮之后，才在测试集上评分，所以报告的测试集准确率就是按验证集
+# 挑出的那一轮的准确率。单元格下方的图画出两次运行每轮结束后的验证集准确率。
 
 # %%
 reference = LiveCurves("784-30-10, batch 10: validation accuracy", xlabel="epoch", ylabel="validation accuracy")
@@ -104,13 +149,20 @@ for lr in (FIXED_LR, TUNED_LR):
     reference_test[lr] = best["test"]
 reference.save(f"{out}/reference_valid_accuracy.png")
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## 2. How many hidden layers, how wide
 # Each sweep point trains a net of $k$ hidden layers of $m$ units for the sweep's epochs at the tuned rate,
 # batch 50, and reports its final validation accuracy. In NumPy the net is `sigmoid_net`; in Paddle the
 # same design (`models/sigmoid_mlp.py`) trains through the shared loop `digits.training.fit`, whose own loss
 # curves show below the cell for each point. The figure of validation accuracy against $m$ fills in as the
 # points finish.
+
+# %% [markdown] lang="zh"
+# ## 2. 几个隐藏层，每层多宽
+# 每个扫描点训练一个有 $k$ 个隐藏层、每层 $m$ 个单元的网络，用调好的学习率、batch 50 训练扫描规定的轮数，
+# 报告最后的验证集准确率。NumPy 里的网络是 `sigmoid_net`；Paddle 里同样设计的网络（`models/sigmoid_mlp.py`）
+# 通过共享的训练循环 `digits.training.fit` 训练，每个点的损失曲线都显示在单元格下方。验证集准确率随 $m$
+# 变化的图，随着各点完成逐步画出。
 
 # %%
 def sweep_point(framework, depth, width, epochs):
@@ -142,9 +194,13 @@ for framework in ("numpy", "paddle"):
     print(f"{framework} sweep: {len(DEPTHS) * len(WIDTHS)} networks in {time.perf_counter() - started:.0f}s")
 sweep.save(f"{out}/valid_accuracy_vs_width.png")
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## The sweep's table
 # Validation accuracy per (k, m), and the best design in each framework.
+
+# %% [markdown] lang="zh"
+# ## 扫描结果汇总表
+# 每个 (k, m) 的验证集准确率，以及每个框架中最好的设计。
 
 # %%
 print(f"{'':8s}" + "".join(f"{f'm={w}':>9s}" for w in WIDTHS))

@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] lang="en"
 # # Lab 14a · Study notes: regression, capacity and regularisation, on synthetic data in Paddle
 #
 # 1. Regression by gradient descent: one variable (y = 2x + 1), several variables, and a polynomial (a linear
@@ -10,6 +10,17 @@
 #    shrinks them.
 #
 # As a script: `python labs/14a_regression_and_fitting.py` (`--help` lists its flags).
+
+# %% [markdown] lang="zh"
+# # 实验 14a · 学习笔记：回归、模型容量与正则化（合成数据，用 Paddle 实现）
+#
+# 1. 用梯度下降做回归：一元回归（y = 2x + 1）、多元回归和多项式回归（在特征 x、x²、x³ 上接一个线性层），
+#    都用 Paddle 拟合；画出拟合得到的直线和曲线，以及三次拟合每一步的训练损失（边训练边画）。
+# 2. 欠拟合与过拟合：对正弦函数的 15 个带噪声的样本，用次数越来越高的多项式做精确拟合（最小二乘）；
+#    训练误差一直下降，测试误差却先降后升。
+# 3. L1 与 L2：40 个特征中只有 4 个有用。L1 把无用的权重压到 0（得到稀疏模型）；L2 只是把它们缩小。
+#
+# 作为脚本运行：`python labs/14a_regression_and_fitting.py`（`--help` 列出所有参数）。
 
 # %%
 import numpy as np
@@ -31,7 +42,7 @@ steps = 50 if quick else 2000
 seed_everything(seed)
 rng = np.random.default_rng(seed)
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## 1. Regression by gradient descent
 # A linear layer predicts $\hat y = x w + b$ for each row $x$ of the features $X$ $[N, d]$. The cost is the
 # mean squared error over the $N$ samples, and its gradient follows from the chain rule:
@@ -43,6 +54,18 @@ rng = np.random.default_rng(seed)
 # `loss.backward()` computes the gradients, `optimizer.step()` takes the step. A polynomial is the same linear
 # layer on the features $x, x^2, x^3$: linear in its coefficients, so nothing else changes. A `regularizer`
 # adds its own term to each gradient (section 3).
+
+# %% [markdown] lang="zh"
+# ## 1. 用梯度下降做回归
+# 线性层对特征矩阵 $X$ $[N, d]$ 的每一行 $x$ 给出预测 $\hat y = x w + b$。代价是 $N$ 个样本上的均方误差，
+# 它的梯度由链式法则得到：
+#
+# $$L = \frac{1}{N}\sum_n (\hat y_n - y_n)^2, \qquad \frac{\partial L}{\partial w} = \frac{2}{N} X^\top
+# (\hat y - y), \qquad \frac{\partial L}{\partial b} = \frac{2}{N}\sum_n (\hat y_n - y_n).$$
+#
+# 全批量梯度下降反复执行 $w \leftarrow w - \eta\, \partial L/\partial w$（$b$ 也一样）：`loss.backward()`
+# 计算梯度，`optimizer.step()` 更新一步。多项式回归就是把同一个线性层接在特征 $x, x^2, x^3$ 上：
+# 模型对系数仍是线性的，所以别的什么都不用改。`regularizer` 会在每个梯度上加上它自己的一项（见第 3 节）。
 
 # %%
 def fit_linear(features, targets, steps, lr=0.1, regularizer=None, live=None, label=None):
@@ -66,8 +89,11 @@ def listed(values):
     return "[" + ", ".join(f"{v:.3f}" for v in values) + "]"
 
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # The three fits, one after the other; the figure below the cell draws their training loss per step.
+
+# %% [markdown] lang="zh"
+# 依次做三次拟合；单元格下方的图画出它们每一步的训练损失。
 
 # %%
 live = LiveCurves("training loss of the three regressions", xlabel="step", ylabel="MSE", logy=True)
@@ -93,8 +119,11 @@ print(f"polynomial: coefficients of x, x^2, x^3 = {listed(cubic_layer.weight.num
       f"(truth [-1, 0, 1]), MSE {losses[-1]:.4f}")
 live.save(f"{out}/regression_losses.png")
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # The fitted line and cubic against the truth.
+
+# %% [markdown] lang="zh"
+# 拟合得到的直线和三次曲线，与真实函数对比。
 
 # %%
 line = np.linspace(-1, 1, 50, dtype=np.float32)[:, None]
@@ -106,13 +135,20 @@ for name, curves, title in (("one_variable", one_variable, "one-variable regress
                             ("polynomial", polynomial, "polynomial regression")):
     plot_curves(curves, f"{out}/{name}.png", title, xlabel="x", ylabel="y")
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## 2. Capacity: under- and over-fitting
 # A polynomial of degree $D$, $\hat y(t) = \sum_{i=0}^{D} c_i t^i$, is a linear model on the columns $1, t,
 # \ldots, t^D$ of the design matrix $V$; least squares gives the coefficients that minimise $\|V c - y\|^2$
 # in one solve (`paddle.linalg.lstsq`), no gradient steps. With 15 training points, degree 14 could pass
 # through every one of them: the train error only falls as $D$ grows, the test error on 200 fresh points
 # tells whether the curve learned the sine or the noise.
+
+# %% [markdown] lang="zh"
+# ## 2. 模型容量：欠拟合与过拟合
+# $D$ 次多项式 $\hat y(t) = \sum_{i=0}^{D} c_i t^i$ 是一个线性模型，输入是设计矩阵 $V$ 的各列
+# $1, t, \ldots, t^D$；最小二乘一次求解（`paddle.linalg.lstsq`）就得到使 $\|V c - y\|^2$ 最小的系数，
+# 不需要梯度下降。只有 15 个训练点时，14 次多项式可以穿过其中每一个点：$D$ 越大，训练误差只会越小；
+# 在 200 个新点上的测试误差才能说明，曲线学到的是正弦函数还是噪声。
 
 # %%
 def sample(count):
@@ -134,7 +170,7 @@ best = int(np.argmin(errors["test"]))
 print(f"capacity: test MSE is lowest at degree {best} ({errors['test'][best]:.3f}); degree 12 fits the 15 train "
       f"points to MSE {errors['train'][12]:.4f} but tests at {errors['test'][12]:.1f}")
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## 3. L1 vs L2
 # A penalty on the weights adds its derivative to every gradient step:
 #
@@ -144,6 +180,17 @@ print(f"capacity: test MSE is lowest at degree {best} ({errors['test'][best]:.3f
 #   so a weight the data does not hold up is driven to (around) 0: a sparse model.
 #
 # 40 features, of which only the first 4 set the target.
+
+# %% [markdown] lang="zh"
+# ## 3. L1 与 L2
+# 权重上的惩罚项会把它的导数加到每一步的梯度上：
+#
+# - L2，$\frac{\lambda}{2}\sum w^2$（`L2Decay`）：加上 $+\lambda w$，即一个把权重拉向 0、大小与权重成正比的力；
+#   权重小，拉力也小，所以权重永远到不了 0；
+# - L1，$\lambda \sum |w|$（`L1Decay`）：加上 $+\lambda\,\mathrm{sign}(w)$，不管权重多小，拉力都一样大，
+#   所以数据不支持的权重会被压到 0（附近）：得到稀疏模型。
+#
+# 40 个特征中，只有前 4 个决定目标值。
 
 # %%
 sparse_w = np.zeros((40, 1), dtype=np.float32)

@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] lang="en"
 # # Lab 14b · Study notes: generalisation on MNIST, in Paddle
 #
 # Trained on 10,000 of the training images, so that over-fitting shows within a few epochs:
@@ -12,6 +12,20 @@
 #    and their effect on test accuracy.
 #
 # As a script: `python labs/14b_generalisation.py` (`--help` lists its flags).
+
+# %% [markdown] lang="zh"
+# # 实验 14b · 学习笔记：MNIST 上的泛化（用 Paddle 实现）
+#
+# 只用 10,000 张训练图片训练，这样几轮之内就能看到过拟合：
+#
+# 1. Dropout：MLP 784-512-512-10 加与不加 dropout 0.5，比较训练准确率与测试准确率之间的差距。
+# 2. 提前停止：一直训练到验证损失连续 3 轮没有改善，然后回到最好那一轮的参数，用它去测试（最后几轮的
+#    参数已经过拟合了）。训练时逐轮画出训练损失和验证损失。
+# 3. 用 K 折交叉验证（K = 5）选择单隐藏层 MLP 的隐藏层宽度。
+# 4. 数据增强：给课程的 CNN 的训练图片加上随机平移（最多 2 个像素）和随机旋转（最多 10 度），
+#    看它们对测试准确率的影响。
+#
+# 作为脚本运行：`python labs/14b_generalisation.py`（`--help` 列出所有参数）。
 
 # %%
 import numpy as np
@@ -46,10 +60,15 @@ def split(mode, shape, size=None):
 train_set, valid_set, test_set = split("train", FLAT, count), split("valid", FLAT, count // 5), split("eval", FLAT)
 print(f"train {len(train_set)}, valid {len(valid_set)}, test {len(test_set)} images")
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## The networks and the loop
 # A fully connected net, $h^l = \mathrm{relu}(h^{l-1} W^l + b^l)$, then ten scores and softmax cross-entropy,
 # trained by `paddle.Model.fit` (lab 10): lab 02's loop with Adam at 0.001, batch 100.
+
+# %% [markdown] lang="zh"
+# ## 网络与训练循环
+# 全连接网络 $h^l = \mathrm{relu}(h^{l-1} W^l + b^l)$，最后输出十个分数，损失函数是 softmax 交叉熵，
+# 用 `paddle.Model.fit` 训练（实验 10）：就是实验 02 的训练循环，优化器 Adam，学习率 0.001，batch 100。
 
 # %%
 def mlp(hidden, dropout=0.0):
@@ -74,13 +93,20 @@ def accuracy(model, dataset):
     return model.evaluate(dataset, batch_size=500, verbose=0)["acc"]
 
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## 1. Dropout
 # In training, each hidden unit's output is multiplied by its own random mask, $\tilde h = h \odot m$ with
 # $m = 0$ with probability $p$ and $m = 1/(1-p)$ otherwise; the backward pass multiplies the gradient by the
 # same mask, $\partial L/\partial h = \partial L/\partial \tilde h \odot m$. Since $E[m] = 1$, the net is used
 # unchanged at inference (`model.eval()` turns the masks off). No unit can rely on any other being there, so
 # the net cannot memorise the training images as easily: the train/test gap should narrow.
+
+# %% [markdown] lang="zh"
+# ## 1. Dropout
+# 训练时，每个隐藏单元的输出都乘上它自己的随机掩码：$\tilde h = h \odot m$，其中 $m$ 以概率 $p$ 取 0，
+# 否则取 $1/(1-p)$；反向传播时，梯度乘上同一个掩码：$\partial L/\partial h = \partial L/\partial \tilde h \odot m$。
+# 因为 $E[m] = 1$，推理时网络不用做任何改动（`model.eval()` 会关掉掩码）。任何一个单元都不能指望别的单元
+# 一定在，网络就不那么容易记住训练图片：训练与测试之间的差距应该会缩小。
 
 # %%
 print("1. dropout")
@@ -93,7 +119,7 @@ for dropout in (0.0, 0.5):
           f"gap {100 * (train_accuracy - test_accuracy):.2f} points")
     dropout_accuracy[dropout] = train_accuracy, test_accuracy
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## 2. Early stopping
 # Train for up to 3x the epochs, scoring the validation set after each; `EarlyStopping` stops once the
 # validation loss has not improved for 3 epochs (patience 3). The last epochs' parameters are then the
@@ -102,6 +128,14 @@ for dropout in (0.0, 0.5):
 # (Paddle's `fit` reports as the validation loss the loss of the *last validation batch*, and
 # `EarlyStopping` watches that number: `trained()` above hands it the validation set as one batch, so the
 # number is the mean over all of it.)
+
+# %% [markdown] lang="zh"
+# ## 2. 提前停止
+# 最多训练 3 倍的轮数，每轮结束后在验证集上评估；验证损失连续 3 轮没有改善（patience 3）时，
+# `EarlyStopping` 停止训练。这时最后几轮的参数是过拟合的，所以下面的回调函数保存一份最好那一轮的参数，
+# 以便回退，并逐轮画出损失：训练损失一直下降，验证损失却开始回升。
+# （Paddle 的 `fit` 报告的验证损失，是*最后一个验证 batch* 的损失，`EarlyStopping` 看的就是这个数：
+# 上面的 `trained()` 把整个验证集作为一个 batch 交给它，所以这个数就是整个验证集上的平均损失。）
 
 # %%
 class BestEpoch(paddle.callbacks.Callback):
@@ -147,13 +181,20 @@ print(f"   restored the parameters of epoch {best + 1} (validation loss {restore
 live.add("best epoch (restored)", best + 1, best_epoch.losses[best])
 live.save(f"{out}/early_stopping.png")
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## 3. K-fold cross-validation of the hidden width
 # Split the training images into $K = 5$ folds; for each width train $K$ times, each time on four folds, and
 # score the held-out fold. The mean of the $K$ scores estimates how the width does on images it was not
 # trained on, without touching the test set (and with every image used for both training and scoring); the
 # spread says how much to trust a difference. The chosen width is then trained on all the training images
 # and tested once.
+
+# %% [markdown] lang="zh"
+# ## 3. 用 K 折交叉验证选择隐藏层宽度
+# 把训练图片分成 $K = 5$ 折；每个宽度训练 $K$ 次，每次用其中四折训练，在留出的那一折上评估。
+# $K$ 个分数的平均值估计了这个宽度在没训练过的图片上表现如何，而且不用碰测试集（每张图片既参与训练，
+# 也参与评估）；分数的离散程度说明两个宽度之间的差别有多可信。选定宽度后，再用全部训练图片训练，
+# 在测试集上只测一次。
 
 # %%
 print(f"3. {FOLDS}-fold cross-validation of the hidden width")
@@ -174,12 +215,18 @@ final = trained(mlp((chosen,)), train_set, None, max(1, epochs // 2))
 chosen_test = accuracy(final, test_set)
 print(f"   chosen width {chosen}: test accuracy {100 * chosen_test:.2f}%")
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## 4. Data augmentation for the CNN
 # Each time a training image is drawn it is turned by a random angle of up to 10 degrees and moved by up to
 # 2 pixels: new images of the same digits, for free. The CNN (lab 03's) sees a slightly different set every
 # epoch, which makes memorising harder; whether it helps depends on how far the shifted digits are from the
 # test ones.
+
+# %% [markdown] lang="zh"
+# ## 4. CNN 的数据增强
+# 每次取出一张训练图片时，都把它随机旋转最多 10 度、平移最多 2 个像素：同样的数字，新的图片，
+# 几乎不花成本。CNN（实验 03 的那个）每一轮看到的训练集都略有不同，更难死记硬背；至于有没有帮助，
+# 要看平移后的数字和测试集里的数字差得有多远。
 
 # %%
 class Augmented(paddle.io.Dataset):

@@ -1,4 +1,4 @@
-# %% [markdown]
+# %% [markdown] lang="en"
 # # Lab 15 · 99% on two CPU cores: a speed ladder
 #
 # Not a section of the course: its chapter trains the CNN of lab 03 for 5 epochs and reaches about
@@ -28,6 +28,35 @@
 #
 # As a script: `python labs/15_speed_ladder.py` (`--help` lists its flags); in full it trains 21 times
 # (about 25 minutes on two cores).
+
+# %% [markdown] lang="zh"
+# # 实验 15 · 两个 CPU 核心上达到 99%：速度阶梯
+#
+# 这不是课程里的某一节：课程这一章把实验 03 的 CNN 训练 5 轮，准确率约 98.7%。本实验从与课程完全相同的
+# 程序出发（用课程的 JSON 读取器，每个 batch 由逐个样本的数组拼成；用 Paddle 自带的卷积内核；Adam 0.001），
+# 在这台 CPU 允许的范围内，尽快把 eval 准确率提升到 99%，**每一级只改一处**。每一级都用几个随机种子
+# 分别训练，所以表中每一级的用时和准确率都写成均值 ± 标准差：学生能看到每处改动带来了什么，
+# 也能看出提升是否大于各次运行之间本来就有的波动。
+#
+# 各级阶梯如下，每一级都在上一级的基础上加一处改动：
+#
+# | 级 | 改动 | 带来什么 |
+# | --- | --- | --- |
+# | 0 | 课程的程序，训练一轮 | 基线 |
+# | 1 | 共享库的数据读取器（实验 01）：JSON 只解析一次，缓存为数组，一个 batch 就是一个切片 | 不再解析文件，也不再逐个样本调用 `np.array` |
+# | 2 | oneDNN 的卷积（`digits.onednn.accelerate`），用上两个核心 | PyTorch 用的那套内核 |
+# | 3 | 每个 conv → ReLU → pool 阶段合成一次 oneDNN 调用（`models/fast_cnn.py`） | 更少的内存布局转换 |
+# | 4 | 训练四轮 | 准确率更高，每轮的代价仍是最快那一级的 |
+# | 5 | one-cycle 学习率策略，峰值 0.005（`--lr-schedule onecycle`） | 中间步子大，最后步子小 |
+# | 6 | 训练图片每轮重新随机平移最多一个像素（`--shift 1`） | 数字并不总在正中间 |
+#
+# 第 6 级就是 `python train.py --preset minute`。第 0-3 级算的是同样的数学（oneDNN 做加法的顺序不同，
+# 所以浮点数的最后几位不一样）：它们的准确率一致，只有用时在下降。用时是实际经过的时间（wall clock），
+# 从创建数据读取器算到最后一步训练，包括数据加载；最后在 10,000 张 eval 图片上的评估不计时。
+# README 的“CPU speed”一节把一整轮训练的用时与 PyTorch 对比，并说明一轮的时间花在了哪里。
+#
+# 作为脚本运行：`python labs/15_speed_ladder.py`（`--help` 列出所有参数）；完整运行要训练 21 次
+# （两个核心上约 25 分钟）。
 
 # %%
 import time
@@ -61,9 +90,13 @@ if len(set(seeds)) < 2:
 datafile = ensure_datafile()
 batches_per_epoch = -(-len(load_course_data(datafile)["train"][1]) // 100)  # batches of 100, the last one smaller
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## The rungs
 # A rung is a few plain settings; each rung copies the one above it and changes one thing.
+
+# %% [markdown] lang="zh"
+# ## 各级阶梯
+# 每一级只是几个简单的设置；每一级复制上一级的设置，只改其中一项。
 
 # %%
 course = {"loader": "course", "onednn": False, "model": "cnn", "epochs": 1, "lr": 0.001, "schedule": "constant",
@@ -84,11 +117,17 @@ for name, change in changes:
 if quick:
     rungs = [(name, {**s, "epochs": 1}) for name, s in rungs]
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## One run of a rung
 # The course's training loop (lab 02's five lines, as `train_step`), with each rung's settings deciding
 # the loader, the kernels, the model and the learning rate. The course's loader gives labels `[B]` as
 # floats; a classifier wants int64 `[B, 1]`, as lab 04 changed them.
+
+# %% [markdown] lang="zh"
+# ## 某一级的一次运行
+# 课程的训练循环（实验 02 的五行，即 `train_step`），由每一级的设置决定用哪个数据读取器、哪套内核、
+# 哪个模型和怎样的学习率。课程的读取器给出的标签是浮点数，形状为 `[B]`；分类器要的是 int64 的 `[B, 1]`，
+# 和实验 04 的改法一样。
 
 # %%
 def train_rung(settings, seed):
@@ -124,10 +163,15 @@ def spread(values, style):
     return f"{style.format(values.mean())} ± {style.format(values.std(ddof=1))}"
 
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## Climb
 # Rung by rung, each seed in turn (so a rung's runs sit side by side in time, and a busy moment on the
 # machine hits one rung's seeds rather than one seed's rungs).
+
+# %% [markdown] lang="zh"
+# ## 逐级攀登
+# 一级一级地训练，每一级依次跑各个随机种子（这样同一级的几次运行在时间上挨在一起，机器某一阵子忙的时候，
+# 影响的是同一级的几个种子，而不是同一个种子的几级）。
 
 # %%
 results = []   # per rung: {"seconds": [one per seed], "accuracy": [...]}
@@ -137,9 +181,13 @@ for index, (name, settings) in enumerate(rungs):
     print(f"rung {index} {name:34s} {spread(results[-1]['seconds'], '{:.1f}')} s   eval accuracy "
           f"{spread(100 * results[-1]['accuracy'], '{:.2f}')}%", flush=True)
 
-# %% [markdown]
+# %% [markdown] lang="en"
 # ## The ladder
 # Mean ± sample standard deviation over the seeds; "speed-up" divides rung 0's mean time by the rung's.
+
+# %% [markdown] lang="zh"
+# ## 阶梯表
+# 各随机种子上的均值 ± 样本标准差；“speed-up”（加速比）等于第 0 级的平均用时除以该级的平均用时。
 
 # %%
 rows = ["| rung | change | epochs | time, s | speed-up | eval accuracy, % |", "| --- | --- | --- | --- | --- | --- |"]

@@ -21,9 +21,13 @@ def register(name):
 
 
 def build_model(name, num_outputs=1, **options):
+    """The network `name` with `options` (its constructor's keywords). The options stay on the model as
+    build_options: digits.training.fit records them in the run's config.json, so the run can be rebuilt."""
     if name not in MODELS:
         raise UserError(f"unknown model {name!r}: choose one of {', '.join(sorted(MODELS))}")
-    return MODELS[name](num_outputs=num_outputs, **options)
+    model = MODELS[name](num_outputs=num_outputs, **options)
+    model.build_options = options
+    return model
 
 
 def maker(config):

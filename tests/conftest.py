@@ -1,5 +1,11 @@
 """Shared fixtures: a small course file built from the real MNIST through the real prepare path, and local
-HTTP servers for the download tests."""
+HTTP servers for the download tests; the two tiers.
+
+`python -m pytest -q` runs the quick tier: every module, on a real MNIST subset, in a few minutes.
+`python -m pytest -q --full` adds the full tier (tests marked `full`): every lab's notebook executed, the
+zero-install notebooks, the app in a browser, multi-process training, the lab report, the speed ladder.
+The real MNIST comes from MNIST_SOURCE, else ../shared/data/mnist beside the project (this repository's CI),
+else the project's checked download, once, into the user's cache folder."""
 import functools
 import glob
 import http.server
@@ -15,21 +21,65 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 # The environment as it was before any test imported paddle, which sets OMP_NUM_THREADS=1 in this process:
-# scripts run by the tests get the thread count a user's shell would give them.
+# scripts run by the tests get the thread count a user's shell would give them, and find the project's
+# packages whether or not it is installed.
 SCRIPT_ENV = dict(os.environ)
 
 import digits  # noqa: E402
+from digits.errors import UserError  # noqa: E402
+from digits.idx import download  # noqa: E402
 from digits.prepare import prepare  # noqa: E402
 
-SOURCE = os.environ.get("MNIST_SOURCE") or os.path.join(digits.PROJECT_ROOT, "..", "shared", "data", "mnist")
+SCRIPT_ENV["PYTHONPATH"] = os.pathsep.join(filter(None, [digits.PROJECT_ROOT, SCRIPT_ENV.get("PYTHONPATH")]))
+SHARED = os.path.join(digits.PROJECT_ROOT, "..", "shared", "data", "mnist")
 SIZES = (2000, 500, 500)  # train, valid, eval: the first images of each course split
+
+
+def pytest_addoption(parser):
+    parser.addoption("--full", action="store_true",
+                     help="also run the full tier: every lab's notebook, zero-install notebooks, the app in a "
+                          "browser, multi-process training, the report (about 15 minutes on 2 cores)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "full: the full tier, run with --full (slow: notebooks, browser, processes)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--full"):
+        return
+    full = [item for item in items if item.get_closest_marker("full")]
+    if full:
+        config.hook.pytest_deselected(items=full)
+        items[:] = [item for item in items if not item.get_closest_marker("full")]
+
+
+def pytest_report_header(config):
+    return ("tiers: quick and full" if config.getoption("--full") else
+            "tier: quick (python -m pytest --full adds notebooks, the browser, processes, the report)")
+
+
+def mnist_source():
+    """The four real MNIST files: MNIST_SOURCE, else ../shared beside the project, else downloaded once (checked
+    against the published checksums) into the user's cache folder."""
+    if os.environ.get("MNIST_SOURCE"):
+        return os.environ["MNIST_SOURCE"]
+    if os.path.isdir(SHARED):
+        return SHARED
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(cache, "paddle-digits", "mnist-idx")
+    print(f"\ntests: no ../shared/data/mnist beside the project: using MNIST from {folder} (downloaded once, "
+          f"checked against the published checksums)")
+    try:
+        return download(folder)
+    except UserError as error:
+        pytest.exit(f"the tests need the real MNIST files and could not download them ({error}); set "
+                    f"MNIST_SOURCE=DIR to a folder holding the four .gz files", returncode=4)
 
 
 @pytest.fixture(scope="session")
 def source():
-    if not os.path.isdir(SOURCE):
-        pytest.fail(f"the real MNIST files are expected in {SOURCE} (or set MNIST_SOURCE)")
-    return SOURCE
+    return mnist_source()
 
 
 @pytest.fixture(scope="session")
@@ -47,40 +97,57 @@ def run_script(args, cwd, datafile=None, env=None, timeout=600):
                           text=True, timeout=timeout)
 
 
-def run_lab(name, tmp_path, datafile, **parameters):
-    """Execute the notebook of labs/<name> as a student would, in quick mode, on `datafile`, in `tmp_path`.
+def run_lab(name, tmp_path, datafile, lang="en", kernel="python3", cwd=None, env=None, **parameters):
+    """Execute the `lang` notebook of labs/<name> as a student would, in quick mode, on `datafile`, with `cwd`
+    (default `tmp_path`) as its folder, in the Jupyter kernel `kernel`, with the environment `env` (default:
+    the tests' own, which finds the project).
 
     The values in `parameters` (and quick = True) go into a cell after the notebook's parameters cell, as
     papermill injects them. Fails with the error cell's traceback unless every cell runs. Returns the text
     the notebook printed; the executed notebook is kept as tmp_path/<lab>.ipynb (see notebook_images).
     """
     stem = os.path.splitext(name)[0]
-    notebook = nbformat.read(os.path.join(digits.PROJECT_ROOT, "notebooks", f"{stem}.ipynb"), as_version=4)
+    cwd = cwd or tmp_path
+    notebook = nbformat.read(os.path.join(digits.PROJECT_ROOT, "notebooks", lang, f"{stem}.ipynb"), as_version=4)
     at = next(i for i, cell in enumerate(notebook.cells) if "parameters" in cell.metadata.get("tags", []))
     values = "\n".join(f"{key} = {value!r}" for key, value in {"quick": True, **parameters}.items())
     notebook.cells.insert(at + 1, nbformat.v4.new_code_cell(values, metadata={"tags": ["injected-parameters"]}))
-    client = NotebookClient(notebook, timeout=900, kernel_name="python3",
-                            resources={"metadata": {"path": str(tmp_path)}})
+    client = NotebookClient(notebook, timeout=900, kernel_name=kernel, resources={"metadata": {"path": str(cwd)}})
     try:
-        client.execute(env={**SCRIPT_ENV, "MNIST_JSON": str(datafile)})
+        client.execute(env=env if env is not None else {**SCRIPT_ENV, "MNIST_JSON": str(datafile)})
     except CellExecutionError as error:
-        pytest.fail(f"{stem}.ipynb failed in quick mode:\n{str(error)[-4000:]}")
+        pytest.fail(f"{lang}/{stem}.ipynb failed in quick mode:\n{str(error)[-4000:]}")
     finally:
         nbformat.write(notebook, str(tmp_path / f"{stem}.ipynb"))
-    check_recorded(stem, tmp_path)
+    check_recorded(stem, cwd)
+    check_runs_load(cwd)
     return "".join(output.get("text", "") for cell in notebook.cells if cell.cell_type == "code"
                    for output in cell.outputs if output.get("name") == "stdout")
 
 
-def check_recorded(stem, tmp_path):
+def check_recorded(stem, folder):
     """The lab kept exactly the numbers its entry in digits/published.py lists (the lab report reads them)."""
     from digits.published import BY_NAME
-    found = sorted(glob.glob(str(tmp_path / "runs" / "*" / "*" / "results.json")), key=os.path.getmtime)
+    found = sorted(glob.glob(os.path.join(str(folder), "runs", "*", "*", "results.json")), key=os.path.getmtime)
     assert found, f"{stem} recorded no results.json (digits.lab.record)"
     with open(found[-1], encoding="utf-8") as f:
         recorded = json.load(f)
     assert stem in BY_NAME, f"{stem} has no entry in digits/published.py"
     assert sorted(recorded) == sorted(n.key for n in BY_NAME[stem].numbers), (stem, sorted(recorded))
+
+
+def check_runs_load(folder):
+    """Every run folder the lab wrote loads as eval.py and the app load it (its config records what rebuilding
+    the model takes), and reads a digit."""
+    import numpy as np
+    from digits.evaluation import load_trained, read_images
+    for config in glob.glob(os.path.join(str(folder), "runs", "**", "config.json"), recursive=True):
+        run = os.path.dirname(config)
+        if not os.path.isdir(os.path.join(run, "checkpoints")):
+            continue
+        model, loss, _ = load_trained(run)
+        predicted, _ = read_images(model, loss, np.zeros((1, 28, 28), np.float32))
+        assert predicted.shape == (1,) and 0 <= predicted[0] <= 9, run
 
 
 def notebook_images(tmp_path, name):

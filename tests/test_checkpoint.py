@@ -13,7 +13,7 @@ import pytest
 import digits
 from conftest import run_script
 from digits.errors import UserError
-from digits.runs import Run
+from digits.runs import Run, read_weights
 
 sys.path.insert(0, os.path.join(digits.PROJECT_ROOT, "bench"))
 from crash_matrix import BOUNDARIES, SETTINGS  # noqa: E402
@@ -24,7 +24,7 @@ def train(tmp_path, datafile, *args):
 
 
 def weights(folder):
-    return {k: v.numpy() for k, v in paddle.load(Run(folder).model_file()).items()}
+    return read_weights(Run(folder).model_file())
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def test_a_kill_at_each_step_of_a_checkpoint_write_resumes_exactly(tmp_path, sma
 def test_a_damaged_newest_checkpoint_falls_back_to_the_one_before(tmp_path, small_datafile, straight):
     out = str(tmp_path / "run")
     assert train(tmp_path, small_datafile, "--out", out, "--stop-after", "2").returncode == 0
-    newest = os.path.join(out, "checkpoints", "epoch-0001", "model.pdopt")
+    newest = os.path.join(out, "checkpoints", "epoch-0001", "optimizer.npz")
     with open(newest, "r+b") as f:  # flip one byte in the middle
         f.seek(os.path.getsize(newest) // 2)
         byte = f.read(1)
@@ -62,7 +62,7 @@ def test_a_damaged_newest_checkpoint_falls_back_to_the_one_before(tmp_path, smal
         f.write(bytes([byte[0] ^ 0xFF]))
     resumed = run_script(["train.py", "--resume", out], tmp_path, small_datafile)
     assert resumed.returncode == 0, resumed.stderr
-    assert "epoch-0001 is damaged (model.pdopt does not match its manifest); using the one before it" in resumed.stdout
+    assert "epoch-0001 is damaged (optimizer.npz does not match its manifest); using the one before it" in resumed.stdout
     assert "resuming" in resumed.stdout and "at epoch 1" in resumed.stdout
     got = weights(out)
     assert all(np.array_equal(got[k], straight[k]) for k in straight)
@@ -102,7 +102,7 @@ def test_a_run_still_training_refuses_a_second_writer(tmp_path, small_datafile):
 def test_resume_before_any_epoch_finished_starts_from_the_beginning(tmp_path, small_datafile, straight):
     out = str(tmp_path / "run")
     killed = subprocess.run([sys.executable, os.path.join(digits.PROJECT_ROOT, "bench", "crash_matrix.py"), "--child",
-                             "--data", small_datafile, "--out", out, "--kill-after", "model.pdparams"],
+                             "--data", small_datafile, "--out", out, "--kill-after", "model.npz"],
                             capture_output=True, text=True)
     assert killed.returncode == 137
     for name in os.listdir(os.path.join(out, "checkpoints")):   # as if killed inside the first epoch
@@ -156,22 +156,23 @@ def test_out_naming_a_file_or_a_folder_of_other_files_is_refused(tmp_path, small
 
 def test_a_full_disk_while_writing_a_checkpoint_keeps_the_previous_one(tmp_path, monkeypatch):
     """No small filesystem can be mounted here without privileges, so the disk fills up by injection: the
-    second file of the write fails with ENOSPC, as paddle.save would on a full disk."""
+    second file of the write fails with ENOSPC, as writing it would on a full disk."""
     import errno
 
+    from digits import runs
     model = paddle.nn.Linear(4, 2)
     optimizer = paddle.optimizer.Adam(0.01, parameters=model.parameters())
     run = Run.create(str(tmp_path / "run"), {"model": "linear"})
     run.save_checkpoint(model, optimizer, 0, 10)
     before = weights(run.path)
     model.weight.set_value(model.weight + 1)
-    real_save = paddle.save
+    real_save = runs.save_arrays
 
-    def save(state, path, *args, **kwargs):
-        if path.endswith("model.pdopt"):
+    def save(path, arrays):
+        if path.endswith("optimizer.npz"):
             raise OSError(errno.ENOSPC, "No space left on device")
-        return real_save(state, path, *args, **kwargs)
-    monkeypatch.setattr(paddle, "save", save)
+        return real_save(path, arrays)
+    monkeypatch.setattr(runs, "save_arrays", save)
     with pytest.raises(UserError, match=r"could not write the checkpoint of epoch 1 in .* \(No space left on device\): "
                                         r"free some space, then --resume .*; the checkpoint of epoch 0 is kept"):
         run.save_checkpoint(model, optimizer, 1, 20)

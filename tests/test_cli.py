@@ -6,9 +6,11 @@ import shutil
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from conftest import run_script
 from digits.errors import UserError
+from digits.evaluation import photo_label
 from digits.idx import FILES
 from digits.preprocess import digit_photo, load_digit, to_mnist
 
@@ -30,7 +32,7 @@ def test_eval_reports_the_accuracy_training_measured(trained, small_datafile):
     run, accuracy = trained
     done = run_script(["eval.py", str(run)], run, small_datafile)
     assert done.returncode == 0, done.stderr
-    assert f"eval: 500 images, loss " in done.stdout and f"accuracy {100 * accuracy:.2f}%" in done.stdout
+    assert "eval: 500 images, loss " in done.stdout and f"accuracy {100 * accuracy:.2f}%" in done.stdout
     assert done.stdout.count("  digit ") == 10
     assert (run / "confusion-eval.png").exists()
 
@@ -144,3 +146,36 @@ def test_a_preset_sets_its_flags_and_a_flag_still_wins(tmp_path, small_datafile,
         config = json.load(f)
     assert {name: config[name] for name in expected} == expected and config["epochs"] == 1
     assert "eval: loss" in done.stdout
+
+
+def test_eval_reads_many_photos_summarises_them_and_draws_a_dozen(trained, source, tmp_path, small_datafile):
+    """Hundreds of photos: every answer printed, a summary (how many of each digit, the accuracy where the file
+    names give the digit), a figure of the first twelve only, and a bad file named without stopping the rest."""
+    run, _ = trained
+    paths, _, labels = digit_photos(source, tmp_path, 15)
+    named = []
+    for i, (path, label) in enumerate(zip(paths, labels)):  # "7_12.jpg": the digit, then anything
+        named.append(str(tmp_path / f"{label}_{i}.jpg"))
+        os.rename(path, named[-1])
+    many = named * 20  # 300 photos
+    (tmp_path / "9_broken.png").write_text("not a picture")
+    done = run_script(["eval.py", str(run), "--image", *many, str(tmp_path / "9_broken.png")], tmp_path,
+                      small_datafile)
+    answers = [line for line in done.stdout.splitlines() if line.startswith(str(tmp_path))]
+    assert len(answers) == 301 and sum(": error: " in line for line in answers) == 1
+    predicted = [int(line.split(": ")[1].split()[0]) for line in answers if ": error: " not in line]
+    counts = np.bincount(predicted, minlength=10)
+    assert "read 300 photos: " + ", ".join(f"{d}: {c}" for d, c in enumerate(counts) if c) + \
+        "; 1 could not be read" in done.stdout
+    right = sum(p == label for p, label in zip(predicted, list(labels) * 20))
+    assert f"accuracy over the 300 photos whose names give their digit: {right} right, {100 * right / 300:.2f}%" \
+        in done.stdout
+    assert "the figure shows the first 12 of the 301 photos" in done.stdout
+    assert Image.open(run / "images.png").height < 12 * 1.85 * 110 + 200  # twelve rows, not three hundred
+    one_line_error(done, "1 of the 301 photos could not be read")
+
+
+@pytest.mark.parametrize("path, label", [("photos/7/a.png", 7), ("7.png", 7), ("3_anna.jpg", 3), ("0-b.png", 0),
+                                         ("2024.png", None), ("digit7.png", None), ("photos/x/5 b.png", 5)])
+def test_a_photos_name_may_give_its_digit(path, label):
+    assert photo_label(path) == label

@@ -451,6 +451,29 @@ def test_the_project_file_and_mnist_json_come_before_ai_studio(small_datafile, p
     assert find_datafile() == str(tmp_path / "mine.json.gz")
 
 
+@pytest.mark.parametrize("where", ["cwd", "home"])
+def test_the_course_file_is_found_in_the_courses_own_work_folder(small_datafile, places, capsys, where):
+    """The course keeps ./work/mnist.json.gz: under the current folder (a notebook beside work/) and under the
+    home folder (~/work is what AI Studio keeps), e.g. with the project unpacked in ~/work/<folder>."""
+    mount(small_datafile, places["home"], "data65")  # the course's own file comes before a mounted dataset
+    place = places[where] / "work" / "mnist.json.gz"
+    place.parent.mkdir()
+    shutil.copy(small_datafile, place)
+    assert find_datafile() == str(place)
+    assert capsys.readouterr().out == f"using {place}, the course file in the course's place (./work/)\n"
+    data._loaded.clear()
+    assert len(load_course_data()["train"][0]) == SIZES[0]
+
+
+def test_the_project_file_comes_before_the_courses_places(small_datafile, places):
+    for folder in ("project", "cwd", "home"):
+        (places[folder] / "work").mkdir()
+        shutil.copy(small_datafile, places[folder] / "work" / "mnist.json.gz")
+    assert find_datafile() == str(places["project"] / "work" / "mnist.json.gz")
+    os.remove(places["project"] / "work" / "mnist.json.gz")
+    assert find_datafile() == str(places["cwd"] / "work" / "mnist.json.gz")
+
+
 def test_several_ai_studio_datasets_give_the_same_choice_and_name_it(small_datafile, places, capsys):
     later = [mount(small_datafile, places["home"], name) for name in ("data120", "data7", "data65")]
     earlier = mount(small_datafile, places["cwd"], "data300")  # the current folder is looked at first
@@ -466,7 +489,8 @@ def test_no_course_file_anywhere_names_the_places_looked(places):
         load_course_data()
     message = str(error.value)
     assert "\n" not in message and message.startswith("no course file found: looked for MNIST_JSON (not set), ")
-    for place in (str(places["project"] / "work" / "mnist.json.gz"), "data/data*/mnist.json.gz",
+    for place in (str(places["project"] / "work" / "mnist.json.gz"), str(places["cwd"] / "work" / "mnist.json.gz"),
+                  str(places["home"] / "work" / "mnist.json.gz"), "data/data*/mnist.json.gz",
                   str(places["cwd"]), str(places["project"]), str(places["home"])):
         assert place in message
     assert "python -m digits.prepare --source DIR" in message

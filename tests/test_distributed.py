@@ -5,7 +5,11 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 import digits
+
+pytestmark = pytest.mark.full  # the full tier: python -m pytest --full
 
 
 def launch(tmp_path, datafile, logs, *train_args):

@@ -9,7 +9,8 @@ import pytest
 from conftest import folder_handler
 from digits.errors import UserError
 from digits.idx import FILES, download, read_idx, read_source
-from digits.prepare import ensure_datafile
+from digits import prepare as prepare_module
+from digits.prepare import ensure_datafile, ensure_idx_folder
 
 
 def test_the_shared_folder_is_the_published_mnist(source):
@@ -91,3 +92,41 @@ def test_missing_data_file_with_no_source_says_how_to_get_one(tmp_path, monkeypa
     monkeypatch.setenv("MNIST_MIRRORS", "http://127.0.0.1:9/")  # nothing listens on the discard port
     with pytest.raises(UserError, match="is missing and could not be built.*--source DIR or MNIST_SOURCE"):
         ensure_datafile(str(tmp_path / "mnist.json.gz"))
+
+
+def test_the_labs_that_read_idx_files_download_them_once_when_online(source, tmp_path, mirror, monkeypatch, capsys):
+    """Labs 00 and 12 read the four files themselves: without --source or MNIST_SOURCE they are fetched into
+    work/mnist-idx through the checked download, once; offline, one line says what to do."""
+    monkeypatch.delenv("MNIST_SOURCE", raising=False)
+    monkeypatch.setattr(prepare_module, "PROJECT_ROOT", str(tmp_path))
+    monkeypatch.setenv("MNIST_MIRRORS", "http://127.0.0.1:9/")  # offline: nothing listens on the discard port
+    with pytest.raises(UserError) as error:
+        ensure_idx_folder()
+    message = str(error.value)
+    assert "\n" not in message and "could not be downloaded (offline?)" in message and "--source DIR" in message
+    monkeypatch.setenv("MNIST_MIRRORS", mirror(source))
+    folder = ensure_idx_folder()
+    assert folder == str(tmp_path / "work" / "mnist-idx") and read_source(folder)[1]  # the published files
+    capsys.readouterr()
+    assert ensure_idx_folder() == folder and "downloading" not in capsys.readouterr().out  # kept: not fetched again
+    assert ensure_idx_folder(source) == source
+    with pytest.raises(UserError, match="does not hold the MNIST file"):
+        ensure_idx_folder(str(tmp_path))
+
+
+def test_an_idx_bomb_is_refused_from_its_header_and_a_longer_file_without_reading_it_all(tmp_path):
+    """A header that promises 4 GB, or a file whose data runs far past what its header promises: refused with
+    a bounded read (a 1.5 MB gzip can unpack to gigabytes)."""
+    import struct
+    huge = tmp_path / "huge-images-idx3-ubyte.gz"
+    with gzip.open(huge, "wb") as f:
+        f.write(struct.pack(">IIII", 2051, 5_000_000, 28, 28))
+    with pytest.raises(UserError, match="header promises 3,920,000,000 bytes of data, far more than a digit set"):
+        read_idx(str(huge))
+    longer = tmp_path / "longer-labels-idx1-ubyte.gz"
+    with gzip.open(longer, "wb", compresslevel=9) as f:
+        f.write(struct.pack(">II", 2049, 10))
+        for _ in range(64):
+            f.write(bytes(1 << 24))  # a gigabyte of zeros after the 10 labels the header promises
+    with pytest.raises(UserError, match="holds more bytes but its header promises 18: the file is truncated or corrupt"):
+        read_idx(str(longer))

@@ -1,7 +1,11 @@
 """Every lab runs end to end in quick mode (one epoch on the small course file) and shows its result."""
 import re
 
+import pytest
+
 from conftest import notebook_images, run_lab, run_script
+
+pytestmark = pytest.mark.full  # the full tier: python -m pytest --full
 
 
 def test_lab00_minimal_linear_and_label_shapes(tmp_path, small_datafile, source):

@@ -2,7 +2,11 @@
 import os
 import re
 
+import pytest
+
 from conftest import notebook_images, run_lab, run_script
+
+pytestmark = pytest.mark.full  # the full tier: python -m pytest --full
 
 
 def test_lab07_debug_and_regularisation(tmp_path, small_datafile):

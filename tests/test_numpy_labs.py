@@ -3,8 +3,11 @@ import os
 import re
 
 import nbformat
+import pytest
 
 from conftest import run_lab, run_script
+
+pytestmark = pytest.mark.full  # the full tier: python -m pytest --full
 
 
 def images_in_cell(tmp_path, name, text):

@@ -74,6 +74,7 @@ def test_uci_digits_become_photos_of_dark_ink_on_light_paper():
         assert np.corrcoef(shrunk.ravel(), image.ravel())[0, 1] > 0.8  # blur and bicubic soften it
 
 
+@pytest.mark.full
 def test_the_robustness_bench_gives_the_apps_answers(tmp_path, small_datafile):
     """bench/bench_robustness.py's accuracy on the UCI photos is the share the app's path (digits.reading)
     reads right, photo by photo; its MNIST column is the eval split's accuracy."""

@@ -16,6 +16,7 @@ from digits.errors import UserError
 from digits.published import BY_NAME, LABS
 
 
+@pytest.mark.full
 def test_report_runs_labs_keeps_their_numbers_skips_what_is_done_and_survives_a_failure(tmp_path, small_datafile):
     out = tmp_path / "report"
     done = run_module(tmp_path, small_datafile, "--quick", "--labs", "02", "14a", "--out", str(out))
@@ -65,12 +66,15 @@ def test_bad_lab_names_are_one_line(tmp_path, small_datafile):
     assert [lab.name for lab in report.choose(["11", "02"])] == ["02_mlp_regression", "11_numpy_two_layer_net"]
 
 
-def test_the_readme_lab_tables_are_generated_from_the_committed_report():
-    readme = open(report.README, encoding="utf-8").read()
-    for name, block in report.readme_blocks(report.FULL_REPORT).items():
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_readme_lab_tables_are_generated_from_the_committed_report(lang):
+    path = report.READMES[lang]
+    readme = open(path, encoding="utf-8").read()
+    for name, block in report.readme_blocks(report.FULL_REPORT, lang).items():
         found = re.search(f"<!-- begin {name} -->\n(.*?)\n<!-- end {name} -->", readme, re.S)
-        assert found, f"README.md has no generated {name} block"
-        assert found.group(1) == block, f"README's {name} block is stale: run `python -m digits.report --readme`"
+        assert found, f"{os.path.basename(path)} has no generated {name} block"
+        assert found.group(1) == block, (f"{os.path.basename(path)}'s {name} block is stale: run "
+                                         f"`python -m digits.report --readme`")
     # every catalogued lab of the course and NumPy tracks has a row (the speed ladder has its own section),
     # and every lab file is catalogued
     for lab in LABS:

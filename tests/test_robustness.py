@@ -5,6 +5,7 @@ import http.server
 import json
 import os
 import pty
+import re
 import shlex
 import shutil
 import signal
@@ -20,7 +21,7 @@ import pytest
 from PIL import Image
 
 import digits
-from conftest import folder_handler, run_script
+from conftest import SCRIPT_ENV, folder_handler, run_script
 from digits import data
 from digits.data import cache_paths, load_course_data
 from digits.errors import UserError
@@ -227,6 +228,40 @@ def test_photos_of_any_depth_or_transparency_read_as_the_plain_photo(ink, tmp_pa
     assert np.abs(got - expected).mean() < 0.002
 
 
+def test_a_phone_photo_stored_sideways_reads_upright(ink, tmp_path):
+    """A phone keeps the sensor's pixels and records how it was held in an EXIF orientation tag: a 7 stored
+    turned a quarter is read as the 7 the camera saw, not as the sideways figure."""
+    upright = load_digit(save(gray_on_white(ink), tmp_path / "upright.png", "L"))
+    stored = gray_on_white(ink).transpose(Image.Transpose.ROTATE_90)  # what the sensor holds
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: turn 90 degrees clockwise to show
+    stored.save(tmp_path / "phone.jpg", quality=95, exif=exif)
+    with Image.open(tmp_path / "phone.jpg") as raw:
+        assert raw.size == (ink.shape[0], ink.shape[1])  # the file itself is sideways
+    assert np.abs(load_digit(str(tmp_path / "phone.jpg")) - upright).mean() < 0.02
+
+
+def test_a_large_photo_is_shrunk_as_it_is_opened(tmp_path):
+    """9400x9400 pixels is under Pillow's bomb limit: reading it costs seconds and a few hundred MB, not more,
+    because the photo is shrunk to MAX_SIDE before any array or figure is made. Measured in a child process."""
+    page = Image.new("L", (9400, 9400), 235)
+    page.paste(0, (3000, 2000, 6400, 2900))  # a thick dark bar: a "7"'s top stroke ...
+    page.paste(0, (5500, 2000, 6400, 7800))  # ... and its stem
+    page.save(tmp_path / "huge.png", optimize=True)
+    assert os.path.getsize(tmp_path / "huge.png") < 1_000_000
+    # the peak as /proc counts it for this program (ru_maxrss would also count the forking test process)
+    code = ("import re, sys, time; from digits.preprocess import load_photo, mnist_steps; t = time.perf_counter(); "
+            "shown, gray = load_photo(sys.argv[1]); digit = mnist_steps(gray)['normalised']; "
+            "peak = int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)) // 1024; "
+            "print(shown.shape, gray.shape, digit.shape, round(time.perf_counter() - t, 2), peak)")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "huge.png")], capture_output=True, text=True,
+                          cwd=digits.PROJECT_ROOT, env=SCRIPT_ENV)
+    assert done.returncode == 0, done.stderr
+    assert "(1024, 1024, 3) (1024, 1024) (28, 28)" in done.stdout
+    seconds, peak_mb = done.stdout.split()[-2:]
+    assert float(seconds) < 5 and int(peak_mb) < 600, done.stdout
+
+
 def png_bomb(path, width, height):
     """A real decompression bomb: a tiny PNG of a huge all-black 1-bit image."""
     def chunk(kind, body):
@@ -255,9 +290,10 @@ def write_course(path, splits):
 @pytest.mark.parametrize("empty, message", [
     (("train",), "has no train images"),
     (("valid",), "has no valid images"),
+    (("eval",), "has no eval images"),
     (("train", "valid", "eval"), "holds no images"),
 ])
-def test_an_empty_train_or_valid_split_is_one_user_error(small_datafile, tmp_path, empty, message):
+def test_an_empty_split_is_one_user_error(small_datafile, tmp_path, empty, message):
     course = load_course_data(small_datafile)
     splits = [[[], []] if m in empty else [course[m][0][:5].tolist(), course[m][1][:5].tolist()] for m in data.MODES]
     path = write_course(tmp_path / "course.json.gz", splits)
@@ -272,14 +308,60 @@ def test_training_on_an_empty_valid_split_says_so_in_one_line(small_datafile, tm
     path = write_course(tmp_path / "course.json.gz", splits)
     done = run_script(["train.py", "--epochs", "1", "--data", path, "--out", str(tmp_path / "run")], tmp_path)
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == [f"error: {path} has no valid images: training needs both a train and "
-                                                f"a valid split, rebuild it with `python -m digits.prepare`"]
+    assert done.stderr.strip().splitlines() == [f"error: {path} has no valid images: training needs a train and a "
+                                                f"valid split and its final evaluation an eval split; rebuild it with "
+                                                f"`python -m digits.prepare`"]
 
 
-def test_prepare_refuses_sizes_that_empty_a_split(source):
+@pytest.mark.parametrize("sizes", [(100, 0, 100), (100, 100, 0), (2000, 500, -5)])
+def test_prepare_refuses_sizes_that_empty_a_split(source, sizes):
     arrays, _ = read_source(source)
-    with pytest.raises(UserError, match="leaves the train or valid split empty"):
-        course_splits(arrays, (100, 0, 100))
+    with pytest.raises(UserError, match="give three whole numbers of at least 1"):
+        course_splits(arrays, sizes)
+
+
+@pytest.mark.parametrize("label, shown", [(7.7, "7.7"), (True, "True"), ("7", "'7'")])
+def test_labels_must_be_whole_numbers(small_datafile, tmp_path, label, shown):
+    course = load_course_data(small_datafile)
+    splits = [[course[m][0][:5].tolist(), course[m][1][:5].tolist()] for m in data.MODES]
+    splits[0][1][2] = label
+    with pytest.raises(UserError, match=f"the train labels must be whole numbers 0-9, found {re.escape(shown)}"):
+        fresh_load(write_course(tmp_path / "course.json.gz", splits))
+
+
+def test_pixels_must_be_numbers(small_datafile, tmp_path):
+    course = load_course_data(small_datafile)
+    splits = [[course[m][0][:5].tolist(), course[m][1][:5].tolist()] for m in data.MODES]
+    splits[1][0][0] = [str(v) for v in splits[1][0][0]]
+    with pytest.raises(UserError, match="the valid images must be lists of numbers"):
+        fresh_load(write_course(tmp_path / "course.json.gz", splits))
+
+
+def test_a_gzip_of_whitespace_is_refused_within_bounded_memory(tmp_path):
+    """1 GB of spaces packs into about 1 MB: refused after a bounded read, not after unpacking it whole.
+    Measured in a child process: its peak resident memory (VmHWM)."""
+    path = tmp_path / "spaces.json.gz"
+    with gzip.open(path, "wb", compresslevel=9) as f:
+        block = b" " * (1 << 24)
+        for _ in range(64):
+            f.write(block)
+    assert os.path.getsize(path) < 2_000_000
+    code = ("import re, sys; from digits.data import load_course_data; from digits.errors import UserError\n"
+            "try:\n    load_course_data(sys.argv[1])\nexcept UserError as e:\n    print('refused:', e)\n"
+            "print(int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)) // 1024)")
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
+                          cwd=digits.PROJECT_ROOT, env=SCRIPT_ENV, timeout=300)
+    assert "refused:" in done.stdout and "unpacks to more than" in done.stdout, done.stdout + done.stderr
+    assert int(done.stdout.split()[-1]) < 1200, done.stdout
+
+
+def test_deeply_nested_json_is_one_line(tmp_path):
+    path = tmp_path / "nested.json.gz"
+    with gzip.open(path, "wt") as f:
+        f.write("[" * 200_000 + "]" * 200_000)
+    with pytest.raises(UserError) as error:
+        fresh_load(str(path))
+    assert "\n" not in str(error.value)
 
 
 # 5. Downloads: a deadline, progress on a terminal, no partial files left behind

@@ -1,7 +1,11 @@
 """Lab 15, the speed ladder, runs in quick mode and shows what it claims: the speed rungs change only the time."""
 import re
 
+import pytest
+
 from conftest import notebook_images, run_lab, run_script
+
+pytestmark = pytest.mark.full  # the full tier: python -m pytest --full
 
 
 def test_lab15_speed_ladder(tmp_path, small_datafile):

@@ -10,8 +10,8 @@ import pytest
 import digits
 from digits.errors import UserError
 from digits.onednn import OneDNNConv2D, accelerate
-from digits.runs import Run, load_weights
-from digits.training import TrainConfig, fit as fit_model, make_optimizer, train, evaluate
+from digits.runs import Run, load_weights, read_weights
+from digits.training import TrainConfig, check_progress, evaluate, fit as fit_model, make_optimizer, train
 from digits.data import IMAGE, load_data
 from models import build_model, maker
 
@@ -109,10 +109,10 @@ def test_checkpoint_round_trip(cnn_run, small_datafile):
     run.restore(restored, optimizer)
     (sum(p.sum() for p in restored.parameters()) * 0).backward()
     optimizer.step()
-    moments, saved = optimizer.state_dict(), paddle.load(run.model_file().replace("model.pdparams", "model.pdopt"))
+    moments, saved = optimizer.state_dict(), read_weights(run.model_file().replace("model.npz", "optimizer.npz"))
     saved_names = run.checkpoint()["parameter_names"]
     for key, parameter in restored.state_dict().items():
-        saved_moment = saved[f"{saved_names[key]}_moment1_0"].numpy()
+        saved_moment = saved[f"{saved_names[key]}_moment1_0"]
         assert np.abs(saved_moment).max() > 0
         np.testing.assert_allclose(moments[f"{parameter.name}_moment1_0"].numpy(), 0.9 * saved_moment, rtol=1e-6)
 
@@ -176,6 +176,21 @@ def test_a_finite_explosion_or_a_run_stuck_at_chance_is_stopped(tmp_path, small_
                                         r"not fallen: the learning rate 1e-09 is too low .* try --lr 1e-08 and --lr "
                                         r"1e-10; the checkpoint of epoch 0"):
         fit(config(tmp_path, "stuck", small_datafile, lr=1e-9, optimizer="sgd", epochs=3))
+
+
+def test_a_regression_at_chance_with_a_growing_loss_is_stopped_and_a_plateau_is_not(tmp_path):
+    """Lab 03's stalled CNN sits at the label variance (a plateau: left alone); a regression whose rounded
+    predictions are at chance while its loss grows epoch over epoch cannot recover: stopped with advice."""
+    run = Run.create(str(tmp_path / "run"), {"model": "linear"})
+    optimizer = paddle.optimizer.SGD(0.01, parameters=paddle.nn.Linear(2, 1).parameters())
+    at_chance = {"epoch": 2, "valid_loss": 8.4, "valid_accuracy": 0.098}
+    check_progress({**at_chance, "train_loss": 8.37}, 29.0, 8.4, "mse", optimizer, run, previous={"train_loss": 8.35})
+    with pytest.raises(UserError, match=r"after epoch 2 the rounded predictions are right 9.8% of the time, chance "
+                                        r"level, and the train loss grew from 9 to 12: the learning rate 0.01 is too "
+                                        r"high .*no epoch had finished"):
+        check_progress({**at_chance, "train_loss": 12.0}, 29.0, 12.0, "mse", optimizer, run, previous={"train_loss": 9.0})
+    learning = {**at_chance, "valid_accuracy": 0.4}  # growing but not at chance (a bumpy start): left alone
+    check_progress({**learning, "train_loss": 12.0}, 29.0, 12.0, "mse", optimizer, run, previous={"train_loss": 9.0})
 
 
 def test_visualdl_is_optional_and_says_how_to_get_it(tmp_path, small_datafile):
