@@ -75,6 +75,49 @@ TEXT = {
 }
 
 
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+UPLOADS_KEPT = 60  # seconds an uploaded photo stays in Gradio's cache (the page keeps what it read, not the file)
+
+
+class SameSiteOnly:
+    """ASGI middleware in front of the page: a request must name this server (its Host header: no DNS
+    rebinding), and a request that changes something (an upload, an event) must come from this server's own
+    page, not from another site's (cross-site posts are refused). Serving on all interfaces (--host 0.0.0.0)
+    accepts any host name, as the user asked."""
+
+    def __init__(self, app, hosts):
+        self.app, self.hosts = app, hosts
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] in ("http", "websocket"):
+            headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
+            problem = self.refused(headers, scope.get("method", "GET"))
+            if problem and scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})  # policy violation
+                return
+            if problem:
+                await send({"type": "http.response.start", "status": 403,
+                            "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
+                await send({"type": "http.response.body", "body": problem.encode()})
+                return
+        await self.app(scope, receive, send)
+
+    def refused(self, headers, method):
+        if self.hosts is not None and host_name(headers.get("host", "")) not in self.hosts:
+            return "this server answers only to its own host names\n"
+        if method not in ("GET", "HEAD", "OPTIONS"):
+            origin = headers.get("origin")
+            if headers.get("sec-fetch-site") == "cross-site" or (
+                    origin and self.hosts is not None and host_name(origin.split("://")[-1]) not in self.hosts):
+                return "requests from other sites are refused\n"
+        return None
+
+
+def host_name(host):
+    """'127.0.0.1:7860' -> '127.0.0.1'; '[::1]:7860' -> '[::1]'."""
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 or host.startswith("[") and "]:" in host else host
+
+
 def port_number(text):
     """An argparse type: a TCP port, 1 to 65535 (one line at the parser otherwise)."""
     try:
@@ -91,7 +134,8 @@ def parse_args():
     parser.add_argument("runs", nargs="*", help="one or two run folders written by train.py or a lab (or exported "
                                                 "by lab 09) to start with (default: the model that comes with the "
                                                 "project, pretrained/robust)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s; the page "
+                                                           "then answers only to its own host names and pages)")
     parser.add_argument("--port", type=port_number, default=7860, help="(default: %(default)s)")
     return parser.parse_args()
 
@@ -242,7 +286,8 @@ def build_app(start, runs):
         except UserError as e:  # a model that cannot be loaded
             return nothing(f"⚠ {e}", picture)
 
-    with gr.Blocks(title="Draw a digit · 手写数字") as app:
+    # an uploaded photo is read at once (the page keeps its pixels): Gradio deletes the file a minute later
+    with gr.Blocks(title="Draw a digit · 手写数字", delete_cache=(UPLOADS_KEPT, UPLOADS_KEPT)) as app:
         gr.Markdown(i18n("title"))
         gr.Markdown(i18n("intro"))
         if shipped:
@@ -293,9 +338,11 @@ def main():
         runs.get(folder)
     app, i18n = build_app(start, runs)
     print(f"reading digits with {' and '.join(start)}: open http://{args.host}:{args.port}", flush=True)
+    from starlette.middleware import Middleware
+    hosts = None if args.host in ("0.0.0.0", "::") else LOOPBACK | {args.host}
     try:
         app.launch(server_name=args.host, server_port=args.port, share=False, max_file_size="20mb", quiet=True,
-                   i18n=i18n)
+                   i18n=i18n, app_kwargs={"middleware": [Middleware(SameSiteOnly, hosts=hosts)]})
     except OSError as e:  # Gradio's words for a port in use: "Cannot find empty port in range"
         if "port" not in str(e):
             raise

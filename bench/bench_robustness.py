@@ -23,7 +23,8 @@ from digits.preprocess import to_mnist  # noqa: E402
 from digits.runs import Run  # noqa: E402
 from digits.training import label_dtype, predict  # noqa: E402
 
-SETTINGS = ("model", "epochs", "lr_schedule", "shift", "rotate", "scale", "stroke", "slant", "elastic", "elastic_sigma")
+SETTINGS = ("model", "epochs", "lr_schedule", "shift", "rotate", "scale", "stroke", "aspect", "slant", "elastic",
+            "elastic_sigma", "blur")
 
 
 def recipe(folder):

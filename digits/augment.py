@@ -5,8 +5,9 @@ images), and returns a new batch of the same shape: every image changed by its o
 from NumPy's global RNG so that --seed fixes them, and drawn anew on every call (every epoch).
 `background` is the value of empty paper (-1 or 0, digits.data.PIXEL_RANGES); it fills whatever a
 transform uncovers. digits.data.load_data applies them to training batches only, in this order:
-restroked (pen), warped (angle and size), slanted (slant), elastic (wobble), shifted (position); the
-middle three as one sampling, distorted(), when a slant or a field is asked for. An option at 0 is
+restroked (pen), warped (angle and size), narrowed (width), slanted (slant), elastic (wobble), blurred
+(softness), shifted (position); warped to elastic as one sampling, distorted(), when a width, a slant or
+a field is asked for. An option at 0 is
 skipped and draws nothing, so a run without it draws exactly the numbers it always drew.
 
 Coordinates: r is the row (down), c the column (right), both measured from the image's centre 13.5 when
@@ -87,6 +88,20 @@ def slanted(images, max_slant, background):
     return distorted(images, 0, 0, max_slant, 0, 4.0, background)
 
 
+def narrowed(images, max_aspect, background):
+    """Each 28x28 image made narrower or wider, its height kept: its columns resized about the centre
+    column by its own factor w in [1 - max_aspect, 1 + max_aspect] (max_aspect below 1),
+
+        output(r, c) = input(r, 13.5 + (c - 13.5) / w),
+
+    so the digit's width times w, its height and its place the same: the shape of other writers' digits
+    (the UCI digits, fitted into 20x20 as the app fits a photo, are about 25% narrower than MNIST's for
+    most digits, and their 1s wider). --scale resizes both axes by one factor, so it never changes this
+    ratio. Bilinear, `background` beyond the border. Draws nothing when max_aspect is 0 (the images come
+    back unchanged). distorted() with only the width."""
+    return distorted(images, 0, 0, 0, 0, 4.0, background, max_aspect=max_aspect)
+
+
 def elastic(images, alpha, sigma, background):
     """Each 28x28 image distorted by its own random smooth displacement field (Simard, Steinkraus and
     Platt 2003, "Best practices for convolutional neural networks applied to visual document analysis"):
@@ -104,8 +119,8 @@ def elastic(images, alpha, sigma, background):
     return distorted(images, 0, 0, 0, alpha, sigma, background)
 
 
-def distorted(images, max_degrees, max_scale, max_slant, alpha, sigma, background):
-    """warped(), then slanted(), then elastic(), in one bilinear sampling instead of three.
+def distorted(images, max_degrees, max_scale, max_slant, alpha, sigma, background, max_aspect=0):
+    """warped(), then narrowed(), slanted() and elastic(), in one bilinear sampling instead of four.
 
     Every bilinear sampling at points between pixels blurs the image a little (a point halfway between
     two pixels reads their mean); chained samplings blur it more each time, and a network that only ever
@@ -114,20 +129,23 @@ def distorted(images, max_degrees, max_scale, max_slant, alpha, sigma, backgroun
 
         q = p + d(p)                                   the elastic field (alpha, sigma), else q = p
         q' = (q_r, q_c - s (q_r - 13.5))               the slant s, else q' = q
-        source = R(-a) (q' - 13.5) / k + 13.5          the turn a and size k of warped(), else q'
+        q" = (q'_r, 13.5 + (q'_c - 13.5) / w)          the width factor w, else q" = q'
+        source = R(-a) (q" - 13.5) / k + 13.5          the turn a and size k of warped(), else q"
 
     (R(-a) turns back by the angle a, as warped() does). The random numbers are drawn in that order and only
-    for what is asked: angles, scales, slants, then the noise, so with max_slant and alpha at 0 it draws
-    exactly what warped() draws and gives its images (to float rounding)."""
+    for what is asked: angles, scales, widths, slants, then the noise, so with max_aspect, max_slant and
+    alpha at 0 it draws exactly what warped() draws and gives its images (to float rounding)."""
     count = len(images)
     angles = np.deg2rad(np.random.uniform(-max_degrees, max_degrees, size=(count, 1, 1))).astype(np.float32) \
         if max_degrees else None
     scales = np.random.uniform(1 - max_scale, 1 + max_scale, size=(count, 1, 1)).astype(np.float32) \
         if max_scale else None
+    widths = np.random.uniform(1 - max_aspect, 1 + max_aspect, size=(count, 1, 1)).astype(np.float32) \
+        if max_aspect else None
     slants = np.random.uniform(-max_slant, max_slant, size=(count, 1, 1)).astype(np.float32) \
         if max_slant else None
     noise = np.random.uniform(-1, 1, size=(count, 2, SIZE, SIZE)).astype(np.float32) if alpha else None
-    if angles is None and scales is None and slants is None and noise is None:
+    if angles is None and scales is None and widths is None and slants is None and noise is None:
         return images.copy()
     rows, cols = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32)
     rows, cols = np.broadcast_to(rows, (count, SIZE, SIZE)), np.broadcast_to(cols, (count, SIZE, SIZE))
@@ -138,6 +156,8 @@ def distorted(images, max_degrees, max_scale, max_slant, alpha, sigma, backgroun
         rows, cols = rows + field[:, 0], cols + field[:, 1]
     if slants is not None:
         cols = cols - slants * (rows - CENTRE)
+    if widths is not None:
+        cols = (cols - CENTRE) / widths + CENTRE
     if angles is not None or scales is not None:
         rows, cols = rows - CENTRE, cols - CENTRE
         if angles is not None:
@@ -147,6 +167,40 @@ def distorted(images, max_degrees, max_scale, max_slant, alpha, sigma, backgroun
             rows, cols = rows / scales, cols / scales
         rows, cols = rows + CENTRE, cols + CENTRE
     return resampled(images, rows, cols, background)
+
+
+def blurred(images, max_sigma, background):
+    """Half the 28x28 images, at random, blurred by a Gaussian of their own width sigma in (0, max_sigma]
+    pixels and their contrast stretched back, the other half left sharp: sigma = max(0, u) with u uniform
+    in [-max_sigma, max_sigma] (one draw per image). A blunt pen, a low-resolution scan or an enlarged
+    photo (the UCI digits are 8x8 scans enlarged, far softer than MNIST's strokes). With x = input -
+    background (the ink, 0 on paper):
+
+        y = B_sigma x B_sigma^T,
+        B_sigma[i, j] = exp(-(i - j)^2 / (2 sigma^2)) / sum_k exp(-k^2 / (2 sigma^2))   (k over all integers),
+        output = background + y * max(x) / max(y),
+
+    a separable Gaussian over the paper extended with `background` beyond the border (ink that spreads
+    past the border is lost, none comes in), then scaled so that its darkest ink is as dark as the
+    input's: the app's preprocessing (digits.preprocess) stretches every photo's contrast that way, so a
+    soft digit reaches the network with full-ink stroke centres and a wider grey rim. sigma = 0 is the
+    identity. Keeping half sharp keeps the network reading sharp digits (MNIST's) as well as soft ones.
+    Draws nothing when max_sigma is 0 (the images come back unchanged)."""
+    if not max_sigma:
+        return images.copy()
+    count = len(images)
+    sigmas = np.maximum(np.random.uniform(-max_sigma, max_sigma, size=(count, 1, 1)), 0)
+    offsets = np.arange(SIZE)[:, None] - np.arange(SIZE)             # i - j
+    wide = np.arange(-3 * SIZE, 3 * SIZE + 1)                           # the normalising sum's k
+    safe = np.where(sigmas > 0, sigmas, 1.0)
+    weights = np.exp(-offsets ** 2 / (2 * safe ** 2))
+    totals = np.exp(-wide ** 2 / (2 * safe ** 2)).sum(axis=2, keepdims=True)
+    kernels = np.where(sigmas > 0, weights / totals, np.eye(SIZE)).astype(np.float32)   # [B, 28, 28]
+    ink = images.reshape(count, SIZE, SIZE) - np.float32(background)
+    soft = np.einsum("bij,bjk,blk->bil", kernels, ink, kernels, optimize=True)
+    peak, soft_peak = ink.max(axis=(1, 2), keepdims=True), soft.max(axis=(1, 2), keepdims=True)
+    soft = soft * np.where(soft_peak > 0, peak / np.where(soft_peak > 0, soft_peak, 1), 1) + np.float32(background)
+    return soft.astype(images.dtype, copy=False).reshape(images.shape)
 
 
 @functools.lru_cache(maxsize=8)

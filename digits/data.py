@@ -18,7 +18,7 @@ import zlib
 import numpy as np
 
 # the augmentations (shifted, warped and restroked lived here: `from digits.data import shifted` still works)
-from .augment import distorted, restroked, shifted, warped  # noqa: F401
+from .augment import blurred, distorted, restroked, shifted, warped  # noqa: F401
 from .coursejson import read_course_json
 from .errors import UserError
 from .fileio import atomic_path
@@ -136,7 +136,8 @@ def _write_cache(caches, splits, pixel_range, path):
 
 
 def load_data(mode="train", batch_size=100, *, image_shape=FLAT, label_dtype="float32", datafile=None, shard=None,
-              shift=0, rotate=0, scale=0, stroke=0, slant=0, elastic_alpha=0, elastic_sigma=4.0):
+              shift=0, rotate=0, scale=0, stroke=0, aspect=0, slant=0, elastic_alpha=0, elastic_sigma=4.0,
+              blur=0):
     """The course's loader: return a generator function over (images, labels) batches of `mode`.
 
     Train mode is shuffled on every pass (NumPy's global RNG, so --seed fixes it); valid and eval are
@@ -149,11 +150,13 @@ def load_data(mode="train", batch_size=100, *, image_shape=FLAT, label_dtype="fl
     rotate=D (train mode only) first turns each one by a random angle of up to D degrees either way,
     scale=S resizes it by a random factor in [1 - S, 1 + S], and before that stroke=W thickens or thins
     its strokes by up to W pixels on each side: other writers' pens, sizes and slants.
-    slant=S shears each one horizontally by a factor in [-S, S], and elastic_alpha=A distorts it by a
-    random displacement field smoothed by a Gaussian of elastic_sigma pixels and scaled by A (Simard et al.
-    2003): a writer's slant and wobble, sampled in one go with the turn and the resizing. The functions,
-    with their maths, are in digits.augment; an option at 0 draws no random numbers, so runs without it
-    draw what they always drew.
+    aspect=A resizes its width only, by a factor in [1 - A, 1 + A], slant=S shears it horizontally by a
+    factor in [-S, S], and elastic_alpha=A distorts it by a random displacement field smoothed by a
+    Gaussian of elastic_sigma pixels and scaled by A (Simard et al. 2003): a writer's narrower or wider
+    digits, slant and wobble, sampled in one go with the turn and the resizing; blur=B then softens half
+    of them by a Gaussian of up to B pixels, its contrast stretched back (a blunt pen, a coarse scan).
+    The functions, with their maths, are in digits.augment; an option at 0 draws no random numbers, so
+    runs without it draw what they always drew.
     """
     data = load_course_data(datafile)
     images, labels = data[mode]
@@ -170,10 +173,13 @@ def load_data(mode="train", batch_size=100, *, image_shape=FLAT, label_dtype="fl
             batch_images = images[batch]
             if stroke and augment:
                 batch_images = restroked(batch_images, stroke, background)
-            if (slant or elastic_alpha) and augment:  # turn, resize, slant and wobble in one sampling
-                batch_images = distorted(batch_images, rotate, scale, slant, elastic_alpha, elastic_sigma, background)
+            if (aspect or slant or elastic_alpha) and augment:  # turn, resize, narrow, slant, wobble: one sampling
+                batch_images = distorted(batch_images, rotate, scale, slant, elastic_alpha, elastic_sigma, background,
+                                         max_aspect=aspect)
             elif (rotate or scale) and augment:
                 batch_images = warped(batch_images, rotate, scale, background)
+            if blur and augment:
+                batch_images = blurred(batch_images, blur, background)
             if shift and augment:
                 batch_images = shifted(batch_images, shift, background)
             yield (batch_images.reshape(-1, *image_shape),
@@ -217,6 +223,15 @@ def _unpacked_text(path):
     return text.decode("utf-8")
 
 
+def _kind_of(values):
+    """NumPy's kind letter for nested lists ("f" float, "i" int, "U" text, "b" bool, "O" mixed); ragged lists
+    count as numbers here: the conversion that follows says what is wrong with them."""
+    try:
+        return np.asarray(values).dtype.kind
+    except ValueError:
+        return "f"
+
+
 def _parse_course_json(path):
     """The checked arrays of a course file, read by the streaming reader, or by json.load when the
     reader does not recognise the layout (json.load then also words any error)."""
@@ -247,9 +262,9 @@ def _parse_course_json(path):
             wrong = next(label for label in labels if type(label) is not int)
             raise UserError(f"{path}: the {mode} labels must be whole numbers 0-9, found {wrong!r}; rebuild it with "
                             f"`python -m digits.prepare`")
-        if not isinstance(imgs, np.ndarray) and len(imgs) and np.asarray(imgs[:64]).dtype.kind not in "fiu":
-            raise UserError(f"{path}: the {mode} images must be lists of numbers (found {imgs[0][:3]!r}...); rebuild "
-                            f"it with `python -m digits.prepare`")
+        if not isinstance(imgs, np.ndarray) and len(imgs) and _kind_of(imgs[:64]) not in "fiu":
+            raise UserError(f"{path}: the {mode} images must be lists of numbers (found {str(imgs[0])[:40]}...); "
+                            f"rebuild it with `python -m digits.prepare`")
         try:
             images = (np.asarray(imgs, dtype=np.float32).reshape(len(imgs), -1) if len(imgs)
                       else np.zeros((0, 784), np.float32))

@@ -270,12 +270,27 @@ def readme_blocks(report, lang="en"):
         measured = (f" Measured {meta['date'][:10]} on {describe(meta['machine'])}; the lab took "
                     f"{minutes(meta['seconds'])}." if lang == "en" else
                     f" 测于 {meta['date'][:10]}，{describe(meta['machine'], 'zh')}；本实验用时 {minutes(meta['seconds'])}。")
-        blocks["speed-ladder"] = open(table, encoding="utf-8").read().strip() + measured
+        ladder_table = open(table, encoding="utf-8").read().strip()
+        if lang == "zh":
+            for english, chinese in LADDER_ZH:
+                ladder_table = ladder_table.replace(english, chinese)
+        blocks["speed-ladder"] = ladder_table + measured
     blocks["shipped-model"] = shipped_block(lang)
     return blocks
 
 
 READMES = {"en": README, "zh": README_ZH}
+# lab 15's table (report/15_speed_ladder/table.md) in README.zh-CN.md's words
+LADDER_ZH = (("| rung | change | epochs | time, s | speed-up | eval accuracy, % |",
+              "| 级 | 改动 | 轮数 | 用时，秒 | 加速比 | 测试集准确率，% |"),
+             ("the course's program, one epoch", "课程的程序，1 轮"),
+             ("+ cached arrays, sliced batches", "+ 缓存的数组，切片取 batch"),
+             ("+ oneDNN convolutions", "+ oneDNN 卷积"),
+             ("+ fused conv-relu-pool stages", "+ 融合的卷积-ReLU-池化阶段"),
+             ("+ four epochs", "+ 训练 4 轮"),
+             ("+ one-cycle schedule, peak 0.005", "+ one-cycle 学习率策略，峰值 0.005"),
+             ("+ shifts of up to 1 pixel", "+ 最多 1 像素的平移"),
+             ("Mean ± std over 3 seeds (0, 1, 2) per rung.", "每一级在 3 个随机种子（0、1、2）上的均值 ± 标准差。"))
 SHIPPED_CARD = os.path.join(PROJECT_ROOT, "pretrained", "robust", "card.json")
 
 

@@ -71,6 +71,9 @@ class TrainConfig:
     stroke: float = option(0.0, "augment: thicken or thin each training image's strokes by up to this many "
                                 "pixels per side, anew every epoch", between(0, 1, "a pen's width varies by about 0.5"),
                            metavar="PIXELS")
+    aspect: float = option(0.0, "augment: resize each training image's width, not its height, by a random factor in "
+                                "[1 - A, 1 + A], anew every epoch (other writers' narrower or wider digits)",
+                           between(0, 0.5, "0.3 covers the UCI digits' narrower shapes"), metavar="A")
     slant: float = option(0.0, "augment: shear each training image horizontally by a random factor in [-S, S] (S = "
                                "tan of the largest slant), anew every epoch", between(0, 1, "0.3 is about 17 degrees"),
                           metavar="S")
@@ -80,6 +83,10 @@ class TrainConfig:
     elastic_sigma: float = option(4.0, "augment: the smoothness of --elastic's field, in pixels (small: jitter; large: "
                                        "an almost rigid shift)", between(2, 10, "Simard et al. used 4"),
                                   metavar="PIXELS")
+    blur: float = option(0.0, "augment: blur half the training images, at random, by a Gaussian of up to this many "
+                              "pixels (its contrast stretched back, as the app stretches a photo's), anew every "
+                              "epoch: a blunt pen, a coarse scan", between(0, 2, "1 to 1.5 suits photos of digits"),
+                         metavar="PIXELS")
     epochs: int = option(5, "passes over the training images", at_least(1))
     batch_size: int = option(100, "images per training step", at_least(1))
     seed: int = option(0, "fixes Python's, NumPy's and Paddle's randomness", below(2**32, "NumPy's seed range"))
@@ -383,9 +390,11 @@ def fit(config, make_model, resume=None, stop_after=None):
             raise UserError(f"{datafile} is not the file {resume} was trained on (its contents changed since): "
                             f"--resume continues a run on its own data; put that file back, or start a new run")
         if trained and trained["epoch"] + 1 >= config.epochs:
-            raise UserError(f"{resume} has already trained {trained['epoch'] + 1} epochs, so --epochs "
-                            f"{config.epochs} leaves nothing to train: pass --epochs {trained['epoch'] + 2} or more "
-                            f"to train on")
+            done = trained["epoch"] + 1
+            raise UserError(f"{resume} has finished its {done} epochs: nothing to resume (eval.py {resume} evaluates "
+                            f"it; --epochs {done + 1} or more trains on)" if done == config.epochs else
+                            f"{resume} has already trained {done} epochs, so --epochs {config.epochs} leaves nothing "
+                            f"to train: pass --epochs {done + 1} or more to train on")
         run.update_config({"epochs": config.epochs, "device": config.device})
         start_epoch, step = run.restore(network, optimizer)
         run.say(f"resuming {resume} at epoch {start_epoch} (step {step})" if start_epoch else
@@ -406,8 +415,9 @@ def fit(config, make_model, resume=None, stop_after=None):
     def loader(mode, shard=None):
         return load_data(mode, config.batch_size, image_shape=network.input_shape,
                          label_dtype=label_dtype(config.loss), datafile=datafile, shard=shard, shift=config.shift,
-                         rotate=config.rotate, scale=config.scale, stroke=config.stroke, slant=config.slant,
-                         elastic_alpha=config.elastic, elastic_sigma=config.elastic_sigma)
+                         rotate=config.rotate, scale=config.scale, stroke=config.stroke, aspect=config.aspect,
+                         slant=config.slant, elastic_alpha=config.elastic, elastic_sigma=config.elastic_sigma,
+                         blur=config.blur)
 
     # train
     try:

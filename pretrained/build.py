@@ -73,8 +73,8 @@ def card_text(card):
         f"    python train.py {' '.join(card['recipe'])}",
         "",
         f"({card['model']}, {card['parameters']:,} parameters; the preset's settings: `python train.py --help`). "
-        f"Trained {card['trained']} on {card['machine']} in {card['training_minutes']:.0f} minutes of epochs, "
-        f"Paddle {card['paddle']}. Measured:",
+        f"Trained {card['trained']} on {card['machine']}, in {card['training_minutes']:.0f} minutes of epochs. "
+        f"Measured:",
         "",
         *rows,
         "",

@@ -330,3 +330,28 @@ def test_a_port_in_use_is_one_line(app_url, runs, small_datafile, tmp_path):
     done = run_script(["app.py", str(runs[0]), "--port", port], tmp_path, small_datafile)
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
     assert f"port {port} on 127.0.0.1 is in use" in done.stderr
+
+
+def test_the_app_answers_only_its_own_host_and_pages(app_url, tmp_path):
+    """A foreign Host header (DNS rebinding) and a post from another site (a page the user visits uploading to
+    the app blind) are refused; the app's own page may upload."""
+    import urllib.error
+    photo = tmp_path / "photo.png"
+    Image.new("L", (40, 40), 255).save(photo)
+    body = (b"--x\r\nContent-Disposition: form-data; name=\"files\"; filename=\"photo.png\"\r\n"
+            b"Content-Type: image/png\r\n\r\n" + photo.read_bytes() + b"\r\n--x--\r\n")
+
+    def status(path, method="GET", **headers):
+        request = urllib.request.Request(app_url + path, method=method, data=body if method == "POST" else None,
+                                         headers={"Content-Type": "multipart/form-data; boundary=x", **headers})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+    port = app_url.rstrip("/").rsplit(":", 1)[1]
+    assert status("") == 200
+    assert status("", Host=f"rebound.example:{port}") == 403
+    assert status("gradio_api/upload", "POST", Origin="http://evil.example") == 403
+    assert status("gradio_api/upload", "POST", **{"Sec-Fetch-Site": "cross-site"}) == 403
+    assert status("gradio_api/upload", "POST", Origin=app_url.rstrip("/")) == 200

@@ -179,3 +179,22 @@ def test_eval_reads_many_photos_summarises_them_and_draws_a_dozen(trained, sourc
                                          ("2024.png", None), ("digit7.png", None), ("photos/x/5 b.png", 5)])
 def test_a_photos_name_may_give_its_digit(path, label):
     assert photo_label(path) == label
+
+
+def test_figures_in_chinese_with_lang_zh(trained, tmp_path, small_datafile):
+    """eval.py --lang zh draws its confusion matrix in Chinese (where a Chinese font exists), printed lines stay
+    English; every word of the figure has its Chinese (DIGITS_UNTRANSLATED collects any that has not)."""
+    from digits import i18n
+    if i18n.cjk_font() is None:
+        pytest.skip("no Chinese font installed (sudo apt-get install fonts-noto-cjk)")
+    run, _ = trained
+    untranslated = tmp_path / "untranslated.txt"
+    english = run_script(["eval.py", str(run)], tmp_path, small_datafile)
+    drawn_english = Image.open(run / "confusion-eval.png").copy()
+    chinese = run_script(["eval.py", str(run), "--lang", "zh"], tmp_path, small_datafile,
+                         env={"DIGITS_UNTRANSLATED": str(untranslated)})
+    assert english.returncode == chinese.returncode == 0, chinese.stderr
+    assert "eval: 500 images" in chinese.stdout and chinese.stderr == ""  # English lines, no font warning
+    assert not untranslated.exists(), untranslated.read_text(encoding="utf-8")
+    assert np.any(np.asarray(Image.open(run / "confusion-eval.png").convert("L").resize((200, 200)))
+                  != np.asarray(drawn_english.convert("L").resize((200, 200))))

@@ -99,7 +99,8 @@ def test_lab12_without_the_idx_folder(tmp_path, small_datafile):
     assert done.returncode == 0 and "--source SOURCE" in done.stdout and "--images IMAGES" in done.stdout
     done = run_script(["labs/12_numpy_three_layer_mlp.py", "--quick", "--source", str(tmp_path / "none")], tmp_path,
                       small_datafile)
-    assert done.returncode != 0 and "does not exist: this lab reads the IDX files themselves" in done.stderr
+    assert done.returncode == 2 and "does not hold the MNIST file(s) train-images-idx3-ubyte.gz" in done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert "Traceback" not in done.stderr
 
 

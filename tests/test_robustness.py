@@ -249,17 +249,23 @@ def test_a_large_photo_is_shrunk_as_it_is_opened(tmp_path):
     page.paste(0, (5500, 2000, 6400, 7800))  # ... and its stem
     page.save(tmp_path / "huge.png", optimize=True)
     assert os.path.getsize(tmp_path / "huge.png") < 1_000_000
-    # the peak as /proc counts it for this program (ru_maxrss would also count the forking test process)
-    code = ("import re, sys, time; from digits.preprocess import load_photo, mnist_steps; t = time.perf_counter(); "
-            "shown, gray = load_photo(sys.argv[1]); digit = mnist_steps(gray)['normalised']; "
+    # the photo read and drawn as the app draws it (what the network saw), with an untrained CNN; the peak as
+    # /proc counts it for this program (ru_maxrss would also count the forking test process; Paddle itself
+    # takes about 400 MB)
+    code = ("import re, sys, time; import numpy as np; import digits; from digits.preprocess import load_photo; "
+            "from digits.reading import read, what_the_network_saw; from digits.plots import figure_array; "
+            "from models import build_model; model = build_model('cnn', 10); t = time.perf_counter(); "
+            "shown, gray = load_photo(sys.argv[1]); reading = read(model, 'ce', shown, gray, (-1.0, 1.0), 'huge'); "
+            "picture = figure_array(what_the_network_saw([reading], np.zeros((10, 28, 28), np.float32), (-1, 1))); "
             "peak = int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)) // 1024; "
-            "print(shown.shape, gray.shape, digit.shape, round(time.perf_counter() - t, 2), peak)")
+            "print(shown.shape, gray.shape, reading.steps['normalised'].shape, round(time.perf_counter() - t, 2), "
+            "peak)")
     done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "huge.png")], capture_output=True, text=True,
                           cwd=digits.PROJECT_ROOT, env=SCRIPT_ENV)
     assert done.returncode == 0, done.stderr
     assert "(1024, 1024, 3) (1024, 1024) (28, 28)" in done.stdout
     seconds, peak_mb = done.stdout.split()[-2:]
-    assert float(seconds) < 5 and int(peak_mb) < 600, done.stdout
+    assert float(seconds) < 5 and int(peak_mb) < 800, done.stdout
 
 
 def png_bomb(path, width, height):
@@ -338,14 +344,14 @@ def test_pixels_must_be_numbers(small_datafile, tmp_path):
 
 
 def test_a_gzip_of_whitespace_is_refused_within_bounded_memory(tmp_path):
-    """1 GB of spaces packs into about 1 MB: refused after a bounded read, not after unpacking it whole.
-    Measured in a child process: its peak resident memory (VmHWM)."""
+    """800 MB of spaces packs into a few MB (about 1 MB at gzip's best): refused after a bounded read, not after
+    unpacking it whole. Measured in a child process: its peak resident memory (VmHWM)."""
     path = tmp_path / "spaces.json.gz"
-    with gzip.open(path, "wb", compresslevel=9) as f:
+    with gzip.open(path, "wb", compresslevel=1) as f:
         block = b" " * (1 << 24)
-        for _ in range(64):
+        for _ in range(50):
             f.write(block)
-    assert os.path.getsize(path) < 2_000_000
+    assert os.path.getsize(path) < 5_000_000
     code = ("import re, sys; from digits.data import load_course_data; from digits.errors import UserError\n"
             "try:\n    load_course_data(sys.argv[1])\nexcept UserError as e:\n    print('refused:', e)\n"
             "print(int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)) // 1024)")

@@ -25,18 +25,25 @@ def one_line_error(done, message):
     assert done.stderr.count("\n") == 1 and message in done.stderr and "Traceback" not in done.stderr, done.stderr
 
 
+def few_images(datafile, path, count=200, change=lambda splits: splits):
+    """A course file of the first `count` images of each split of `datafile`, changed by `change`."""
+    with gzip.open(datafile, "rt") as f:
+        splits = [[images[:count], labels[:count]] for images, labels in json.load(f)]
+    with gzip.open(path, "wt") as f:
+        json.dump(change(splits), f)
+    return path
+
+
 def test_the_run_records_its_data_file_and_resume_refuses_another_under_the_same_name(tmp_path, small_datafile):
-    data = tmp_path / "mnist.json.gz"
-    shutil.copy(small_datafile, data)
+    data = few_images(small_datafile, tmp_path / "mnist.json.gz")
     out = tmp_path / "run"
     assert train(tmp_path, data, "--epochs", "3", "--stop-after", "1", "--out", str(out)).returncode == 0
     config = Run.open(str(out)).config
     assert len(config["data_key"]) == 16 and config["pixel_range"] == [-1.0, 1.0]
-    with gzip.open(data, "rt") as f:  # the same path, other contents: one image changed
-        splits = json.load(f)
-    splits[0][0][0][300] = 1.0
-    with gzip.open(data, "wt") as f:
-        json.dump(splits, f)
+    def one_pixel_changed(splits):
+        splits[0][0][0][300] = 1.0
+        return splits
+    few_images(small_datafile, data, change=one_pixel_changed)  # the same path, other contents
     one_line_error(run_script(["train.py", "--resume", str(out)], tmp_path, data),
                    "is not the file " + str(out) + " was trained on (its contents changed since)")
 
@@ -90,11 +97,8 @@ def test_eval_says_when_it_evaluates_on_another_file_or_range(finished, tmp_path
     run, data = finished
     done = run_script(["eval.py", str(run)], tmp_path)
     assert done.returncode == 0 and "note:" not in done.stdout and "warning:" not in done.stdout
-    other = tmp_path / "zero-to-one.json.gz"  # the same images, pixels in [0, 1]
-    with gzip.open(small_datafile, "rt") as f:
-        splits = json.load(f)
-    with gzip.open(other, "wt") as f:
-        json.dump([[[[(v + 1) / 2 for v in image] for image in images], labels] for images, labels in splits], f)
+    other = few_images(small_datafile, tmp_path / "zero-to-one.json.gz", change=lambda splits: [  # pixels in [0, 1]
+        [[[(v + 1) / 2 for v in image] for image in images], labels] for images, labels in splits])
     done = run_script(["eval.py", str(run), "--data", str(other)], tmp_path)
     assert done.returncode == 0, done.stderr
     assert f"note: evaluating on {other}, not the file {run} was trained on ({data})" in done.stdout
