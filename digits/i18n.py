@@ -54,7 +54,8 @@ def cjk_font():
     """The family name of an installed font with Chinese glyphs, or None. Looked up once per process."""
     if "family" not in _font:
         from matplotlib import font_manager
-        known = {entry.name for entry in font_manager.fontManager.ttflist}
+        # a font matplotlib's cache lists may have been removed since: only files still there count
+        known = {entry.name for entry in font_manager.fontManager.ttflist if os.path.exists(entry.fname)}
         family = next((name for name in CJK_FAMILIES if name in known), None)
         if family is None:  # installed after matplotlib cached its font list, or a file the student put in place
             folders = [os.path.expanduser(folder) for folder in FONT_FOLDERS]
@@ -113,6 +114,8 @@ FIGURE_TEXT = [
     (r"best epoch \(restored\)", "最好的一轮（已恢复）"),
     (r"wall time, s \(log scale\)", "耗时，秒（对数坐标）"),
     (r"the speed ladder: each rung's mean ± std over the seeds", "速度阶梯：每一级在各随机种子上的均值 ± 标准差"),
+    (r"stopped after epoch (\d+)", r"第 \1 轮后中断"),
+    (r"resumed at epoch (\d+)", r"从第 \1 轮恢复"),
     (r"the same input\nas above", "与上面\n相同的输入"),
     (r"centred by mass\nin 28x28", "按质心居中\n放入 28x28"),
     (r"the network's input", "网络的输入"),
