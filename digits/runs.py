@@ -122,10 +122,13 @@ class Run:
             handle.close()
             raise UserError(f"{self.path} is being trained by {owner}: wait for it to finish, or stop it "
                             f"and then --resume {self.path}") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"process {os.getpid()}\n")
-        handle.flush()
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"process {os.getpid()}\n")
+            handle.flush()
+        except OSError as error:  # a full disk: the lock is held, only its note of who holds it is missing
+            print(f"warning: could not note this process in {self.file(LOCK)} ({error.strerror or error})")
         self._lock = handle
 
     def unlock(self):

@@ -101,3 +101,32 @@ def run_module(tmp_path, datafile, *args, env=None):
 
 def meta_of(out, name):
     return json.loads((out / name / "meta.json").read_text())
+
+
+@pytest.mark.full
+def test_a_killed_report_takes_its_running_lab_with_it(tmp_path, small_datafile):
+    """kill -9 of `python -m digits.report` leaves no orphaned lab to race a rerun (Linux: PR_SET_PDEATHSIG)."""
+    import signal
+    import time
+    out = tmp_path / "r"
+    process = subprocess.Popen([sys.executable, "-m", "digits.report", "--labs", "02", "--out", str(out)],
+                               cwd=digits.PROJECT_ROOT, env={**SCRIPT_ENV, "MNIST_JSON": str(small_datafile)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline, lab = time.time() + 120, None
+    while lab is None and time.time() < deadline:  # the lab's process, once the report has started it
+        for child in open(f"/proc/{process.pid}/task/{process.pid}/children").read().split():
+            try:
+                if "02_mlp_regression.py" in open(f"/proc/{child}/cmdline").read():
+                    lab = int(child)
+            except OSError:  # a short-lived helper process that has already ended
+                pass
+        time.sleep(0.2)
+    assert lab, "the report did not start its lab"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    for _ in range(50):
+        if not os.path.exists(f"/proc/{lab}") or open(f"/proc/{lab}/stat").read().split()[2] == "Z":
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError(f"the lab (process {lab}) outlived the killed report")
