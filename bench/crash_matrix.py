@@ -19,6 +19,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)  # the project, run from anywhere, installed or not
 # Children get this environment, as it was before this process imported paddle (which sets OMP_NUM_THREADS=1
 # here): every run then uses the same thread count, and float sums come out bit for bit the same.
 CHILD_ENV = dict(os.environ)
@@ -47,7 +48,6 @@ def child(args):
     runs.after_checkpoint_step = passed
     runs.Run.save_checkpoint = save_checkpoint
     sys.argv = ["train.py", *SETTINGS, "--data", args.data, "--out", args.out, "--seed", "0"]
-    sys.path.insert(0, ROOT)
     import train
     train.run_main(train.main)
 
