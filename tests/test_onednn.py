@@ -17,6 +17,9 @@ CONFIGS = [  # (in, out, kernel, stride, padding): the course's two convs, then 
     (3, 7, 3, 2, 0),
     (4, 6, 3, 2, 1),
 ]
+# Two conv outputs closer than this (a fraction of the output's range) may be ordered differently by the two
+# implementations: their outputs differ by about 1e-6 of the range on the processors seen (Intel and AMD).
+NEAR_TIE = 1e-4
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +81,7 @@ def untied_input_positions(conv_output, k, stride, pad, input_shape):
     windows = conv_output[:, :, :height // 2 * 2, :width // 2 * 2].reshape(
         batch, channels, height // 2, 2, width // 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(batch, channels, height // 2, width // 2, 4)
     top = np.sort(np.maximum(windows, 0), axis=-1)
-    tied = (top[..., -1] > 0) & (top[..., -1] - top[..., -2] <= 1e-5 * np.abs(conv_output).max())
+    tied = (top[..., -1] > 0) & (top[..., -1] - top[..., -2] <= NEAR_TIE * np.abs(conv_output).max())
     tied_outputs = np.repeat(np.repeat(tied.any(axis=1), 2, axis=1), 2, axis=2).astype("float32")
     tied_outputs = np.pad(tied_outputs, ((0, 0), (0, height - tied_outputs.shape[1]), (0, width - tied_outputs.shape[2])))
     reach = F.conv2d_transpose(paddle.to_tensor(tied_outputs[:, None]), paddle.ones([1, 1, k, k]), stride=stride,
@@ -112,11 +115,10 @@ def test_conv_relu_pool_on_tied_digits(digits_batch, cin, cout, k, stride, pad):
     reference, onednn = twin_layers(cin, cout, k, stride, pad)
     pool = paddle.nn.MaxPool2D(kernel_size=2, stride=2)
     x = channels_from(digits_batch[0], cin)
-    # A window whose two largest values differ, but by no more than float rounding, is a near-tie between
-    # *different* patches: the two implementations may resolve it differently, which moves the weight
-    # gradient (seen with Paddle 2.6's reference kernels). Those windows are left out of the loss; exact
-    # ties (equal patches, the point of this test) stay in.
-    keep = ~near_but_unequal_windows(reference(x).numpy())
+    # A window whose maximum could go to a *different* patch (a near-tie between unequal patches, which the
+    # two implementations' rounding may resolve either way) moves the weight gradient: such windows are
+    # left out of the loss. Ties between equal patches (the point of this test) stay in.
+    keep = ~windows_with_rival_patches(reference(x).numpy(), x.numpy(), k, stride, pad)
     expected = outputs_and_grads(lambda v: pool(F.relu(reference(v))), reference, x, False, keep.astype("float32"))
     actual = outputs_and_grads(lambda v: conv_relu_pool(onednn, pool, v), onednn, x, False, keep.astype("float32"))
     assert keep.mean() > 0.9
@@ -124,14 +126,27 @@ def test_conv_relu_pool_on_tied_digits(digits_batch, cin, cout, k, stride, pad):
         close(got, want)
 
 
-def near_but_unequal_windows(conv_output):
-    """Per 2x2 max-pool window of relu(conv_output): its two largest values differ by (0, 1e-5 of the range]."""
+def windows_with_rival_patches(conv_output, x, k, stride, pad):
+    """Per 2x2 max-pool window of relu(conv_output): whether a value within NEAR_TIE of the output's range
+    below the window's maximum comes from an input patch unlike the maximum's own. Outside such windows both
+    implementations pick the same patch, or an equal one (which gives the same weight gradient)."""
     batch, channels, height, width = conv_output.shape
-    windows = conv_output[:, :, :height // 2 * 2, :width // 2 * 2].reshape(
-        batch, channels, height // 2, 2, width // 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(batch, channels, height // 2, width // 2, 4)
-    top = np.sort(np.maximum(windows, 0), axis=-1)
-    gap = top[..., -1] - top[..., -2]
-    return (top[..., -1] > 0) & (gap > 0) & (gap <= 1e-5 * np.abs(conv_output).max())
+    h2, w2 = height // 2, width // 2
+
+    def by_window(a):  # (batch, depth, height, width) -> (batch, depth, h2, w2, 4)
+        a = a[:, :, :h2 * 2, :w2 * 2].reshape(a.shape[0], a.shape[1], h2, 2, w2, 2)
+        return a.transpose(0, 1, 2, 4, 3, 5).reshape(a.shape[0], a.shape[1], h2, w2, 4)
+
+    values = np.maximum(by_window(conv_output), 0)
+    patches = F.unfold(paddle.to_tensor(x), k, strides=stride, paddings=pad).numpy().reshape(batch, -1, height, width)
+    patches = by_window(patches).transpose(0, 2, 3, 4, 1)  # (batch, h2, w2, 4, patch)
+    equal = (patches[:, :, :, :, None] == patches[:, :, :, None]).all(-1)  # (batch, h2, w2, 4, 4)
+    winner = values.argmax(-1)
+    equal_to_winner = np.take_along_axis(np.broadcast_to(equal[:, None], values.shape + (4,)),
+                                         winner[..., None, None], axis=-2)[..., 0, :]
+    top = values.max(-1, keepdims=True)
+    rivals = (values >= top - NEAR_TIE * np.abs(conv_output).max()) & ~equal_to_winner
+    return (top[..., 0] > 0) & rivals.any(-1)
 
 
 @pytest.mark.parametrize("name", ["cnn", "fast_cnn"])
