@@ -22,7 +22,7 @@ from .augment import blurred, distorted, restroked, shifted, warped  # noqa: F40
 from .coursejson import read_course_json
 from .errors import UserError
 from .fileio import atomic_path
-from .prepare import find_datafile
+from .datafile import find_datafile
 
 MODES = ("train", "valid", "eval")
 FLAT = (784,)          # images for the MLP
@@ -48,7 +48,7 @@ class CourseData:
 
 def load_course_data(datafile=None):
     """Load a course file's arrays, from the cache when it is current, else by parsing the JSON.
-    Without `datafile`, the file digits.prepare.find_datafile finds (MNIST_JSON, work/, AI Studio)."""
+    Without `datafile`, the file digits.datafile.find_datafile finds (MNIST_JSON, work/, AI Studio)."""
     path = datafile or find_datafile(required=True)
     if not os.path.exists(path):
         raise UserError(f"{path} not found: run `python -m digits.prepare --source DIR` (or `python train.py`, "
