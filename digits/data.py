@@ -135,6 +135,12 @@ def _write_cache(caches, splits, pixel_range, path):
                     f"writable, or set XDG_CACHE_HOME to a writable folder")
 
 
+def batches_per_epoch(count, batch_size):
+    """How many batches `count` images make, the last one smaller when they do not divide evenly (as the
+    course's loader and load_data keep it)."""
+    return -(-count // batch_size)
+
+
 def load_data(mode="train", batch_size=100, *, image_shape=FLAT, label_dtype="float32", datafile=None, shard=None,
               shift=0, rotate=0, scale=0, stroke=0, aspect=0, slant=0, elastic_alpha=0, elastic_sigma=4.0,
               blur=0):

@@ -188,7 +188,7 @@ def lab_table(entries, track, link="", lang="en"):
         if lab.track != track:
             continue
         source = lab.source if lang == "en" else SOURCES_ZH[lab.source]
-        published = ""
+        published = "not published" if lang == "en" else "未公布"
         if lab.published():
             published = f"{source}: {lab.published()}" if lang == "en" else f"{source}：{lab.published(lang)}"
         command = f"`python -m tools.report --labs {lab.name.split('_')[0]}`"
@@ -239,7 +239,8 @@ def write_report(report):
                   f"{'Quick mode (one epoch). ' if meta['quick'] else ''}{minutes(meta['seconds'])} wall, {meta['date']}, "
                   f"{describe(meta['machine'])}; output: [log.txt]({lab.name}/log.txt).", "",
                   f"| number | this run | {lab.source} |", "| --- | --- | --- |"]
-        lines += [f"| {n.label} | {format_number(n, results[n.key]) if n.key in results else '-'} | {n.published or ''} |"
+        lines += [f"| {n.label} | {format_number(n, results[n.key]) if n.key in results else '-'} | "
+                  f"{n.published or 'not published'} |"
                   for n in lab.numbers]
         table = os.path.join(folder, "table.md")
         if os.path.exists(table):
