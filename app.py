@@ -22,10 +22,11 @@ from PIL import Image  # before paddle (Paddle 2.6 exports its own zlib)
 import digits  # noqa: F401  (quiets Paddle's logging; import before paddle)
 from digits import PROJECT_ROOT
 from digits.errors import UserError, run_main
-from digits.evaluation import load_trained, photo_reference
+from digits.evaluation import photo_reference
 from digits.plots import figure_array
 from digits.preprocess import load_photo, to_gray
 from digits.reading import feature_map_figure, feature_maps, read, what_the_network_saw
+from models import load_trained
 
 DEFAULT_RUN = "runs/robust"  # where the README's recipe for one's own robust model writes it
 RUNS_FOLDER = "runs"

@@ -11,10 +11,11 @@ import os
 import digits  # noqa: F401  (quiets Paddle's logging; import before paddle)
 from digits.data import load_data
 from digits.errors import run_main
-from digits.evaluation import data_notes, load_trained, photo_reference, predict_photos, report
+from digits.evaluation import data_notes, photo_reference, predict_photos, report
 from digits.i18n import add_language_argument, set_language
 from digits.prepare import ensure_datafile
 from digits.training import label_dtype
+from models import load_trained
 
 
 def parse_args():

@@ -16,12 +16,13 @@ import numpy as np  # noqa: E402
 import digits  # noqa: E402,F401  (quiets Paddle's logging; import before paddle)
 from digits.data import load_course_data, load_data  # noqa: E402
 from digits.errors import run_main  # noqa: E402
-from digits.evaluation import load_trained, read_images  # noqa: E402
+from digits.reading import read_images  # noqa: E402
 from digits.handwriting import uci_photos  # noqa: E402
 from digits.prepare import ensure_datafile  # noqa: E402
 from digits.preprocess import to_mnist  # noqa: E402
 from digits.runs import Run  # noqa: E402
 from digits.training import label_dtype, predict  # noqa: E402
+from models import load_trained  # noqa: E402
 
 SETTINGS = ("model", "epochs", "lr_schedule", "shift", "rotate", "scale", "stroke", "aspect", "slant", "elastic",
             "elastic_sigma", "blur")

@@ -22,7 +22,7 @@ from .augment import blurred, distorted, restroked, shifted, warped  # noqa: F40
 from .coursejson import read_course_json
 from .errors import UserError
 from .fileio import atomic_path
-from .prepare import find_datafile
+from .datafile import find_datafile
 
 MODES = ("train", "valid", "eval")
 FLAT = (784,)          # images for the MLP
@@ -48,7 +48,7 @@ class CourseData:
 
 def load_course_data(datafile=None):
     """Load a course file's arrays, from the cache when it is current, else by parsing the JSON.
-    Without `datafile`, the file digits.prepare.find_datafile finds (MNIST_JSON, work/, AI Studio)."""
+    Without `datafile`, the file digits.datafile.find_datafile finds (MNIST_JSON, work/, AI Studio)."""
     path = datafile or find_datafile(required=True)
     if not os.path.exists(path):
         raise UserError(f"{path} not found: run `python -m digits.prepare --source DIR` (or `python train.py`, "
@@ -133,6 +133,12 @@ def _write_cache(caches, splits, pixel_range, path):
             failures.append(f"{os.path.dirname(cache)}: {e.strerror or e}")
     raise UserError(f"cannot cache the arrays of {path} ({'; '.join(failures)}): make one of these folders "
                     f"writable, or set XDG_CACHE_HOME to a writable folder")
+
+
+def batches_per_epoch(count, batch_size):
+    """How many batches `count` images make, the last one smaller when they do not divide evenly (as the
+    course's loader and load_data keep it)."""
+    return -(-count // batch_size)
 
 
 def load_data(mode="train", batch_size=100, *, image_shape=FLAT, label_dtype="float32", datafile=None, shard=None,

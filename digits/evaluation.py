@@ -4,56 +4,16 @@ import re
 import zipfile
 
 import numpy as np
-import paddle
-import paddle.nn.functional as F
 
 from .errors import UserError
-from .export import is_export, load_exported, read_meta
-from .onednn import accelerate
+from .export import is_export
 from .data import load_course_data
 from .plots import plot_confusion, save
 from .prepare import ensure_datafile
 from .preprocess import load_photo, mnist_steps
-from .runs import Run, load_weights
-from .training import LOSSES, num_outputs, predict, to_digits
-
-
-def load_trained(folder):
-    """A trained model, in eval mode, from a run folder (train.py) or an exported model (lab 09):
-    (model, the loss it was trained with, the data file it was trained on or None)."""
-    if not os.path.isdir(folder):
-        raise UserError(f"{folder} is not a folder: pass a run folder that train.py wrote (runs/...)")
-    if is_export(folder):
-        model, loss, trained_on = load_exported(folder), read_meta(folder)["loss"], None
-    else:
-        from models import build_model  # models/ registers the networks; it imports digits, not the reverse
-        run = Run.open(folder)
-        config = run.config
-        if config.get("loss") not in LOSSES or not isinstance(config.get("model_options", {}), dict):
-            raise UserError(f"{folder}/config.json holds a loss or model options train.py does not write: pass a "
-                            f"run folder as train.py wrote it")
-        try:
-            network = build_model(config["model"], num_outputs(config["loss"]), **config.get("model_options", {}))
-        except TypeError:  # options the model does not take
-            raise UserError(f"{folder}/config.json gives model options {config['model']} does not take: pass a "
-                            f"run folder as train.py wrote it") from None
-        model = load_weights(network, run.model_file())
-        if config.get("onednn", True):  # the kernels it was trained on, so eval repeats training's numbers
-            accelerate(model)
-        loss, trained_on = config["loss"], config["data"]
-    model.eval()
-    return model, loss, trained_on
-
-
-@paddle.no_grad()
-def read_images(model, loss, images):
-    """Prepared 28x28 digits -> (predicted digits, per-digit probabilities [N, 10] or, for a
-    regression, the regressed values [N]). Puts the model in eval mode (dropout off, batch norm's running
-    statistics): digits.training.predict leaves it training."""
-    model.eval()
-    outputs = model(paddle.to_tensor(np.asarray(images, np.float32).reshape(-1, *model.input_shape)))
-    scores = outputs.numpy()[:, 0] if loss == "mse" else F.softmax(outputs).numpy()
-    return to_digits(loss, outputs), scores
+from .reading import class_means, read, read_images, what_the_network_saw
+from .runs import Run
+from .training import predict
 
 
 def report(model, loss, loader, split, figure):
@@ -115,7 +75,6 @@ def photo_reference(folder, datafile=None):
     """(pixel range, the training mean image of each digit [10, 28, 28]) for reading photos with the model in
     `folder`: from its training_means.npz when it ships one (pretrained/: no data file needed), else from the
     course file `datafile` (built or found as usual)."""
-    from .reading import class_means  # it imports this module
     path = os.path.join(folder, MEANS_FILE)
     if os.path.isfile(path):
         try:
@@ -137,7 +96,6 @@ def predict_photos(model, loss, paths, reference, figure):
     saw for the first FIGURE_PHOTOS of them to `figure` (digits.reading). `reference` is photo_reference()'s
     (pixel range, training means), or a course file to take them from. Returns the predicted digits. A photo
     that cannot be read is one line and the others go on; at the end a UserError says how many failed."""
-    from .reading import class_means, read, what_the_network_saw  # it imports this module
     if not isinstance(reference, tuple):
         reference = load_course_data(reference).pixel_range, class_means(reference)
     pixel_range, means = reference

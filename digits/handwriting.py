@@ -48,7 +48,7 @@ def uci_photos(seed=0):
 def uci_accuracy(model, loss, pixel_range, seed=0):
     """How well `model` reads the UCI digits rendered as photos, through the app's preprocessing: (accuracy,
     accuracy per digit [10])."""
-    from .evaluation import read_images
+    from .reading import read_images
     from .preprocess import to_mnist
     photos, labels = uci_photos(seed)
     prepared = np.stack([to_mnist(photo.astype(np.float32), pixel_range) for photo in photos])

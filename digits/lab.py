@@ -9,7 +9,7 @@ comment saying what it is:
     quick = False    # one epoch only: a smoke test, as CI runs the labs
 
 then calls `out = lab_setup("lab02", globals())`, and ends with `record(out, name=value, ...)`: its
-headline numbers, which `python -m digits.report` puts in the lab report beside the course's. In a
+headline numbers, which `python -m tools.report` puts in the lab report beside the course's. In a
 notebook the values stand as written (edit the cell, or let papermill inject new ones after it). Run as
 a script, each variable is also a flag (`--epochs 3`, `--quick`, `--no-onednn` for a True one), its help
 is the line's comment, and the flags given replace the values, just as papermill's injected cell does.
@@ -35,7 +35,7 @@ from .training import TrainConfig
 
 CHECKS = {f.name: f.metadata["check"] for f in fields(TrainConfig)}  # epochs, seed, ...: as train.py checks them
 COMMON = ("epochs", "seed", "quick", "onednn")  # the parameters most labs have: checked in a notebook too
-RUN_FOLDER = "LAB_RUN_FOLDER"  # where a lab writes when this is set (python -m digits.report sets it), else runs/<lab>/<time>
+RUN_FOLDER = "LAB_RUN_FOLDER"  # where a lab writes when this is set (python -m tools.report sets it), else runs/<lab>/<time>
 
 
 def lab_setup(lab, parameters):
@@ -67,7 +67,7 @@ def lab_setup(lab, parameters):
 
 def record(out, **numbers):
     """Keep the lab's headline numbers (name=value, plain numbers or booleans) in out/results.json, where
-    `python -m digits.report` reads them; digits/published.py says how each is shown and what the course printed."""
+    `python -m tools.report` reads them; tools/published.py says how each is shown and what the course printed."""
     plain = {}
     for name, value in numbers.items():
         if isinstance(value, (bool, np.bool_)):

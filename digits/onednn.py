@@ -38,12 +38,7 @@ import os
 import paddle
 import paddle.nn.functional as F
 
-import digits
-
-if digits.USER_THREADS is None:
-    # Importing paddle set OMP_NUM_THREADS=1 in this process's environment; a child process (train.py run
-    # by a lab, a distributed launch) would take that for the user's choice and pick other thread counts.
-    os.environ.pop("OMP_NUM_THREADS", None)
+from .threads import math_threads, use_all_cores
 
 __all__ = ["available", "use_onednn", "using_onednn", "accelerate", "is_accelerated", "course_layer_name",
            "math_threads", "OneDNNConv2D", "conv_relu_pool"]
@@ -387,16 +382,13 @@ def accelerate(model):
     build ships oneDNN too, but these kernels read the tensors' memory as host memory). The first swap also
     gives Paddle one thread per usable core, unless the user set OMP_NUM_THREADS (Paddle's own default is
     one thread)."""
-    global _threads_set
     if not using_onednn() or not paddle.get_device().startswith("cpu"):
         return model
     for layer in model.sublayers(include_self=True):
         if type(layer) is paddle.nn.Conv2D:
             layer.__class__ = OneDNNConv2D
             layer._plans = {}
-    if _threads_set is None and digits.USER_THREADS is None:
-        _threads_set = default_threads()
-        paddle.base.core.set_num_threads(_threads_set)
+    use_all_cores()
     return model
 
 
@@ -424,40 +416,8 @@ def _pair(value):
     return tuple(value) if isinstance(value, (list, tuple)) else (value, value)
 
 
-def _usable_cores():
-    """Cores this process may run on: its CPU affinity, capped by a container's CPU quota (cgroup v2 or v1)
-    when there is one, since a 2-CPU notebook container on a 64-core host still sees 64 cores."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    for quota_file, period_file in (("/sys/fs/cgroup/cpu.max", None),
-                                    ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us")):
-        try:
-            with open(quota_file) as f:
-                fields = f.read().split()
-            if period_file:
-                with open(period_file) as f:
-                    fields.append(f.read().strip())
-            quota, period = fields[0], fields[1]
-            if quota not in ("max", "-1"):
-                return max(1, min(cores, int(quota) // int(period)))
-        except (OSError, ValueError, IndexError):
-            continue
-    return cores
-
-
-def default_threads():
-    """One OpenMP thread per usable core, shared out among a distributed launch's local processes."""
-    local_processes = int(os.environ.get("PADDLE_LOCAL_SIZE") or os.environ.get("PADDLE_TRAINERS_NUM") or 1)
-    return max(1, _usable_cores() // max(1, local_processes))
-
-
-def math_threads():
-    """How many threads Paddle's CPU kernels use in this process (so paddle.inference can use as many)."""
-    return _threads_set or int(os.environ.get("OMP_NUM_THREADS") or 1)
-
-
 _library = None
 _load_error = None
-_threads_set = None
 _enabled = True
 
 

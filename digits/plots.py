@@ -73,16 +73,31 @@ class LiveCurves:
     each add(); in a script add() only records, and the lab saves its PNGs at the end as before.
 
         live = LiveCurves("train loss", xlabel="iteration (batches)")
-        live.add("train", step, loss)      # as the losses come in
+        live.add("train", step, loss)      # as the losses come in (add_batch: a point per `window` batches)
         live.save("runs/.../loss.png")     # the finished figure as a file (in a notebook it is already shown)
     """
 
-    def __init__(self, title, xlabel="iteration (batches)", ylabel="loss", logy=False, every=1.0):
+    def __init__(self, title, xlabel="iteration (batches)", ylabel="loss", logy=False, every=1.0, window=1):
         self.title, self.xlabel, self.ylabel, self.logy = title, xlabel, ylabel, logy
         self.every = every             # seconds between redraws, at least: a redraw costs more than a batch
         self.wait = every              # and at least 10x the last redraw's time, so drawing stays under ~10%
-        self.curves, self.styles, self.handle, self.drawn = {}, {}, None, 0.0
+        self.window = window           # add_batch: batches per point (a point is their mean)
+        self.curves, self.styles, self.handle, self.drawn, self.pending = {}, {}, None, 0.0, {}
         self.live = in_notebook()
+
+    def add_batch(self, label, step, value, **style):
+        """One batch's value (its loss): every `window` batches the curve `label` gets a point, their mean, at
+        the last one's step. A single batch's loss jumps about; a window's mean shows where training is."""
+        values, _ = self.pending.get(label, ([], None))
+        self.pending[label] = (values + [value], step)
+        if len(values) + 1 >= self.window:
+            self.flush(label, **style)
+
+    def flush(self, label, **style):
+        """A point for the batches added since the last one (a shorter window: the end of an epoch or a run)."""
+        values, step = self.pending.pop(label, ([], None))
+        if values:
+            self.add(label, step, float(np.mean(values)), **style)
 
     def add(self, label, x, y, **style):
         """Add a point to the curve `label`; its first add() may give matplotlib's line style (color=, ls=)."""

@@ -12,9 +12,11 @@ import numpy as np
 import paddle
 from matplotlib.figure import Figure
 
+import paddle.nn.functional as F
+
 from .data import load_course_data
-from .evaluation import read_images
 from .preprocess import mnist_steps
+from .training import to_digits
 
 STEP_TITLES = {"grayscale": "grayscale", "inverted": "inverted", "cropped to the ink": "cropped to the ink",
                "fitted into 20x20": "fitted into 20x20", "centred in 28x28": "centred by mass\nin 28x28",
@@ -42,6 +44,17 @@ class Reading:
         if self.loss == "mse":
             return f"{self.predicted} (regressed value {float(self.scores):.2f})"
         return f"{self.predicted} ({100 * self.scores[self.predicted]:.1f}%)"
+
+
+@paddle.no_grad()
+def read_images(model, loss, images):
+    """Prepared 28x28 digits -> (predicted digits, per-digit probabilities [N, 10] or, for a
+    regression, the regressed values [N]). Puts the model in eval mode (dropout off, batch norm's running
+    statistics): digits.training.predict leaves it training."""
+    model.eval()
+    outputs = model(paddle.to_tensor(np.asarray(images, np.float32).reshape(-1, *model.input_shape)))
+    scores = outputs.numpy()[:, 0] if loss == "mse" else F.softmax(outputs).numpy()
+    return to_digits(loss, outputs), scores
 
 
 def read(model, loss, as_given, gray, pixel_range, name="the image"):

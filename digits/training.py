@@ -10,7 +10,7 @@ import numpy as np
 import paddle
 import paddle.nn.functional as F
 
-from .data import load_course_data, load_data
+from .data import batches_per_epoch, load_course_data, load_data
 from .debug import Inspector
 from .devices import parallel, select_device, world
 from .errors import UserError
@@ -369,7 +369,7 @@ def fit(config, make_model, resume=None, stop_after=None):
     # data
     datafile = ensure_datafile(config.data, config.source)
     data = load_course_data(datafile)
-    num_batches = -(-(len(data["train"][0]) // world_size) // config.batch_size)
+    num_batches = batches_per_epoch(len(data["train"][0]) // world_size, config.batch_size)
 
     # model: the network as written, its conv layers then swapped for oneDNN's (same parameters)
     network = make_model()

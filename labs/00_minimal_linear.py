@@ -117,14 +117,14 @@ def norm_img(img):
 # ## The training loop
 # The house-price loop unchanged: batches of 16 from a shuffled `DataLoader`, the prediction, the squared
 # error against the label, its mean, backward, one SGD step, clear the gradients. `flat_labels=True` gives
-# the labels the shape `[B]` the course's own loader gives them (below). Every batch adds the mean loss
-# of the last 50 batches to the curve: one batch of 16 is too noisy to read.
+# the labels the shape `[B]` the course's own loader gives them (below). Every 50 batches add their mean
+# loss to the curve: one batch of 16 is too noisy to read.
 
 # %% [markdown] lang="zh"
 # ## 训练循环
 # 与房价预测的循环完全一样：从打乱顺序的 `DataLoader` 中每次取 16 个样本，算出预测值，求它与标签的
 # 平方误差并取平均，反向传播，SGD 走一步，清除梯度。`flat_labels=True` 让标签的形状变成 `[B]`，
-# 与课程自己的数据读取器给出的一样（见下文）。每个 batch 之后，把最近 50 个 batch 的平均损失加到
+# 与课程自己的数据读取器给出的一样（见下文）。每 50 个 batch，把这 50 个 batch 的平均损失加到
 # 曲线上：只有 16 个样本的单个 batch 噪声太大，看不出趋势。
 
 # %%
@@ -145,9 +145,10 @@ def train(model, dataset, epochs, live, label, flat_labels=False, log_interval=1
             optimizer.step()
             optimizer.clear_grad()
             losses.append(float(avg_loss))
-            live.add(label, len(losses), np.mean(losses[-50:]))
+            live.add_batch(label, len(losses), losses[-1])   # a point per 50 batches: their mean
             if batch_id % log_interval == 0:
                 print(f"epoch: {epoch_id}, batch_id: {batch_id}, loss is: {float(avg_loss):.4f}")
+    live.flush(label)  # the last, shorter window
     return losses
 
 
@@ -188,7 +189,7 @@ def test_accuracy(model, dataset):
 # %%
 seed_everything(seed)
 model = paddle.nn.Linear(in_features=784, out_features=1)
-live = LiveCurves("Linear(784, 1), MSE (mean of the last 50 batches)", logy=True)
+live = LiveCurves("Linear(784, 1), MSE (mean of 50 batches)", logy=True, window=50)
 losses = train(model, train_set, epochs, live, "Linear(784, 1), SGD 0.001")
 print(f"loss curve: {live.save(f'{out}/loss.png')}")
 minimal_loss, minimal_accuracy = np.mean(losses[-len(losses) // epochs:]), test_accuracy(model, test_set)
@@ -227,7 +228,7 @@ print(f"square_error_cost of predictions {list(predicts.shape)} and labels {list
 
 # %%
 shape_epochs = min(epochs, 3)
-live = LiveCurves("Linear(784, 1), MSE: label shape (mean of the last 50 batches)", logy=True)
+live = LiveCurves("Linear(784, 1), MSE: label shape (mean of 50 batches)", logy=True, window=50)
 by_shape = {}  # flat: (last epoch's mean loss, test accuracy)
 for name, flat in (("labels [B] (broadcast to [B, B])", True), ("labels [B, 1]", False)):
     seed_everything(seed)

@@ -146,11 +146,8 @@ def train(model, optimizer, epochs, live, label):
         for images, labels in train_loader():
             _, loss = train_step(model, optimizer, paddle.to_tensor(images), paddle.to_tensor(labels), F.cross_entropy)
             losses.append(float(loss))
-            if len(losses) % WINDOW == 0:
-                live.add(label, len(losses) - WINDOW, np.mean(losses[-WINDOW:]))
-    if len(losses) % WINDOW:  # the last, shorter window
-        start = len(losses) - len(losses) % WINDOW
-        live.add(label, start, np.mean(losses[start:]))
+            live.add_batch(label, len(losses), losses[-1])  # a point per WINDOW batches: their mean
+    live.flush(label)  # the last, shorter window
     return losses
 
 
@@ -159,7 +156,7 @@ def compare(title, settings, epochs, figure):
     print(f"\n{title}, {epochs} epoch{'s' * (epochs > 1)} each:")
     print(f"{'optimizer':10s} {'lr':>7s} {'epochs':>6s} {'train loss':>11s} {'valid loss':>11s} {'valid acc':>10s} "
           f"{'s/epoch':>8s}")
-    live = LiveCurves(f"train loss: {title} (mean of {WINDOW} batches)", logy=True)
+    live = LiveCurves(f"train loss: {title} (mean of {WINDOW} batches)", logy=True, window=WINDOW)
     for (name, lr), make_optimizer in settings.items():
         seed_everything(seed)
         model = accelerate(CNN(num_outputs=10))  # oneDNN's conv kernels, as fit() uses (onednn = False: Paddle's)

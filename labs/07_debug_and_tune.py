@@ -74,7 +74,7 @@ import numpy as np
 import digits  # noqa: F401  (quiets Paddle's logging; import before paddle)
 import paddle
 import paddle.nn.functional as F
-from digits.data import load_course_data, load_data
+from digits.data import batches_per_epoch, load_course_data, load_data
 from digits.lab import lab_setup, record
 from digits.onednn import accelerate, course_layer_name
 from digits.plots import LiveCurves
@@ -104,7 +104,7 @@ out = lab_setup("lab07", globals())  # a script's flags replace the values above
 # %%
 train_loader = load_data("train", 100, image_shape=CNN.input_shape, label_dtype="int64")
 valid_loader = load_data("valid", 500, image_shape=CNN.input_shape, label_dtype="int64")
-batches = -(-len(load_course_data()["train"][0]) // 100)
+batches = batches_per_epoch(len(load_course_data()["train"][0]), 100)
 content_batch = min(401, batches - 1)  # the course's batch for check_content
 print(f"{batches} training batches per epoch; check_content at batch {content_batch}")
 
@@ -225,20 +225,15 @@ WINDOW = min(50, max(1, batches // 5))  # batches per train point on the curve: 
 
 def train_and_validate(model, optimizer, epochs, live, name, color):
     """Train, drawing the train loss (solid) and the valid loss (dashed) of this setting in one colour."""
-    step, window = 0, []
+    step = 0
     for epoch in range(epochs):
         losses = []
         for images, labels in train_loader():
             _, loss = train_step(model, optimizer, paddle.to_tensor(images), paddle.to_tensor(labels), F.cross_entropy)
             losses.append(float(loss))
-            window.append(losses[-1])
             step += 1
-            if len(window) == WINDOW:
-                live.add(f"{name} train", step, float(np.mean(window)), color=color)
-                window = []
-        if window:  # the epoch's last batches (all of them, when an epoch is shorter than a window)
-            live.add(f"{name} train", step, float(np.mean(window)), color=color)
-            window = []
+            live.add_batch(f"{name} train", step, losses[-1], color=color)  # a point per WINDOW batches: their mean
+        live.flush(f"{name} train", color=color)  # the epoch's last batches (all of them, in a short epoch)
         valid = evaluate(model, valid_loader, "ce")
         live.add(f"{name} valid", step, valid["loss"], color=color, ls="--")
         print(f"  epoch {epoch}: train loss {np.mean(losses):.4f}; valid loss {valid['loss']:.4f}, "
@@ -259,7 +254,7 @@ def train_and_validate(model, optimizer, epochs, live, name, color):
 # 打开时测的，甚至可能高于它的验证损失）。
 
 # %%
-live = LiveCurves("train vs valid loss per setting", ylabel="cross-entropy loss", logy=True)
+live = LiveCurves("train vs valid loss per setting", ylabel="cross-entropy loss", logy=True, window=WINDOW)
 rows = []
 for index, (name, network, coeff) in enumerate(SETTINGS):
     print(f"--- {name} ---")

@@ -84,7 +84,7 @@ import numpy as np
 import digits  # noqa: F401  (quiets Paddle's logging; import before paddle)
 import paddle
 import paddle.nn.functional as F
-from digits.data import load_course_data, load_data
+from digits.data import batches_per_epoch, load_course_data, load_data
 from digits.errors import UserError
 from digits.lab import lab_setup, record
 from digits.onednn import accelerate
@@ -104,7 +104,7 @@ out = lab_setup("lab08", globals())  # a script's flags replace the values above
 epochs = max(epochs, 2)  # at least one epoch before and one after the interruption
 half = epochs // 2
 BATCH_SIZE, LR, END_LR, LOG_EVERY = 100, 0.01, 0.001, 200
-batches = -(-len(load_course_data()["train"][0]) // BATCH_SIZE)
+batches = batches_per_epoch(len(load_course_data()["train"][0]), BATCH_SIZE)
 total_steps = epochs * batches
 
 # %% [markdown] lang="en"

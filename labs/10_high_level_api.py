@@ -51,7 +51,7 @@ import numpy as np
 
 import digits  # noqa: F401  (quiets Paddle's logging; import before paddle)
 import paddle
-from digits.data import IMAGE
+from digits.data import IMAGE, batches_per_epoch
 from digits.dataset import MnistDataset
 from digits.errors import UserError
 from digits.lab import lab_setup, record
@@ -100,7 +100,7 @@ seed_everything(seed)
 model = paddle.Model(accelerate(CNN(10)),
                      inputs=[paddle.static.InputSpec([None, *IMAGE], "float32", "image")],
                      labels=[paddle.static.InputSpec([None, 1], "int64", "label")])
-steps = epochs * -(-len(train_set) // 100)
+steps = epochs * batches_per_epoch(len(train_set), 100)
 schedule = paddle.optimizer.lr.PolynomialDecay(learning_rate=0.001, decay_steps=steps, end_lr=0.0001)
 model.prepare(paddle.optimizer.Adam(learning_rate=schedule, parameters=model.parameters()),
               paddle.nn.CrossEntropyLoss(), paddle.metric.Accuracy())

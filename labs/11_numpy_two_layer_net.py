@@ -31,7 +31,7 @@
 import digits  # noqa: F401  (first: it sets NumPy's BLAS threads before NumPy loads)
 import numpy as np
 
-from digits.data import load_course_data
+from digits.data import batches_per_epoch, load_course_data
 from digits.lab import lab_setup, record
 from digits.numpy_nn import Layer, Network, gradient_check, mlp, pixels_in_unit_range, train
 from digits.plots import LiveCurves
@@ -266,9 +266,9 @@ class SGD:
 # %%
 BATCH, WINDOW = 100, 50  # images per step; iterations per point of the loss curve
 network = TwoLayerNet(seed)
-steps_per_epoch = -(-len(train_split[0]) // BATCH)
+steps_per_epoch = batches_per_epoch(len(train_split[0]), BATCH)
 window_size = min(WINDOW, steps_per_epoch)  # a window ends with its epoch
-loss_curve = LiveCurves("TwoLayerNet: loss", xlabel="iteration (batches)")
+loss_curve = LiveCurves("TwoLayerNet: loss", xlabel="iteration (batches)", window=window_size)
 accuracy_curve = LiveCurves("TwoLayerNet: accuracy", xlabel="epoch", ylabel="accuracy")
 
 
@@ -278,9 +278,10 @@ def after_epoch(record):
     record["test_accuracy"] = network.accuracy(*test_split)
     record["note"] = f", train {100 * record['train_accuracy']:.2f}%, test {100 * record['test_accuracy']:.2f}%"
     done, losses = record["epoch"] * steps_per_epoch, record["losses"]  # iterations before this epoch, its losses
-    for start in range(0, len(losses), window_size):
-        window = losses[start:start + window_size]
-        loss_curve.add(f"train (mean of {window_size} iterations)", done + start + len(window), float(np.mean(window)))
+    train_label = f"train (mean of {window_size} iterations)"
+    for step, loss in enumerate(losses, done + 1):
+        loss_curve.add_batch(train_label, step, loss)
+    loss_curve.flush(train_label)  # the epoch's last, shorter window
     loss_curve.add("valid (after each epoch)", done + len(losses), record["valid_loss"])
     accuracy_curve.add("train", record["epoch"] + 1, record["train_accuracy"])
     accuracy_curve.add("test", record["epoch"] + 1, record["test_accuracy"])

@@ -68,7 +68,7 @@ import digits  # noqa: F401  (quiets Paddle's logging; import before paddle)
 import paddle
 import paddle.nn.functional as F
 from digits import courseloader
-from digits.data import IMAGE, load_course_data, load_data
+from digits.data import IMAGE, batches_per_epoch, load_course_data, load_data
 from digits.errors import UserError
 from digits.lab import lab_setup, record
 from digits.onednn import accelerate, use_onednn
@@ -88,7 +88,7 @@ if quick:
 if len(set(seeds)) < 2:
     raise UserError(f"seeds = {seeds}: give at least two different seeds (the table shows each rung's spread)")
 datafile = ensure_datafile()
-batches_per_epoch = -(-len(load_course_data(datafile)["train"][1]) // 100)  # batches of 100, the last one smaller
+batches = batches_per_epoch(len(load_course_data(datafile)["train"][1]), 100)  # of 100, the last one smaller
 
 # %% [markdown] lang="en"
 # ## The rungs
@@ -142,8 +142,7 @@ def train_rung(settings, seed):
                                  shift=settings["shift"])
     model = build_model(settings["model"], 10)
     accelerate(model)                    # leaves the model alone when use_onednn(False)
-    schedule = make_schedule(settings["schedule"], settings["lr"], settings["epochs"] * batches_per_epoch,
-                             batches_per_epoch)
+    schedule = make_schedule(settings["schedule"], settings["lr"], settings["epochs"] * batches, batches)
     optimizer = paddle.optimizer.Adam(learning_rate=schedule, parameters=model.parameters())
     for epoch in range(settings["epochs"]):
         for images, labels in train_loader():

@@ -28,13 +28,14 @@ import numpy as np  # noqa: E402
 import digits  # noqa: E402,F401  (quiets Paddle's logging; import before paddle)
 from digits.data import load_course_data, load_data  # noqa: E402
 from digits.errors import UserError, run_main  # noqa: E402
-from digits.evaluation import MEANS_FILE, load_trained  # noqa: E402
+from digits.evaluation import MEANS_FILE  # noqa: E402
 from digits.fileio import write_text  # noqa: E402
 from digits.handwriting import uci_accuracy  # noqa: E402
 from digits.prepare import ensure_datafile  # noqa: E402
 from digits.reading import class_means  # noqa: E402
 from digits.runs import WEIGHTS_FILE, Run, save_weights  # noqa: E402
 from digits.training import label_dtype, predict  # noqa: E402
+from models import load_trained  # noqa: E402
 
 TARGET = os.path.join(PROJECT, "pretrained", "robust")
 RECIPE = ["--preset", "robust"]  # train.py's flags for the shipped model (the preset says what they mean)
@@ -101,7 +102,7 @@ def export(run, target=TARGET):
     # the path and content hash of the file it was trained on mean nothing on another machine
     shipped = {**config, "out": None, "data": None, "data_key": None}
     write_text(os.path.join(target, "config.json"), json.dumps(shipped, indent=2) + "\n")
-    from digits.report import describe, machine  # the report's words for a machine
+    from tools.report import describe, machine  # the report's words for a machine
     epochs = Run.open(run).records("epoch")
     card = {"recipe": RECIPE, "model": config["model"], "parameters": int(sum(p.size for p in model.parameters())),
             "trained": datetime.date.fromtimestamp(os.path.getmtime(os.path.join(run, "config.json"))).isoformat(),

@@ -126,13 +126,13 @@ def run_lab(name, tmp_path, datafile, lang="en", kernel="python3", cwd=None, env
 
 
 def check_recorded(stem, folder):
-    """The lab kept exactly the numbers its entry in digits/published.py lists (the lab report reads them)."""
-    from digits.published import BY_NAME
+    """The lab kept exactly the numbers its entry in tools/published.py lists (the lab report reads them)."""
+    from tools.published import BY_NAME
     found = sorted(glob.glob(os.path.join(str(folder), "runs", "*", "*", "results.json")), key=os.path.getmtime)
     assert found, f"{stem} recorded no results.json (digits.lab.record)"
     with open(found[-1], encoding="utf-8") as f:
         recorded = json.load(f)
-    assert stem in BY_NAME, f"{stem} has no entry in digits/published.py"
+    assert stem in BY_NAME, f"{stem} has no entry in tools/published.py"
     assert sorted(recorded) == sorted(n.key for n in BY_NAME[stem].numbers), (stem, sorted(recorded))
 
 
@@ -140,7 +140,8 @@ def check_runs_load(folder):
     """Every run folder the lab wrote loads as eval.py and the app load it (its config records what rebuilding
     the model takes), and reads a digit."""
     import numpy as np
-    from digits.evaluation import load_trained, read_images
+    from digits.reading import read_images
+    from models import load_trained
     for config in glob.glob(os.path.join(str(folder), "runs", "**", "config.json"), recursive=True):
         run = os.path.dirname(config)
         if not os.path.isdir(os.path.join(run, "checkpoints")):

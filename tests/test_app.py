@@ -24,9 +24,9 @@ import digits
 from conftest import SCRIPT_ENV, run_script
 
 pytestmark = pytest.mark.full
-from digits.evaluation import load_trained
 from digits.preprocess import digit_photo, load_photo
 from digits.reading import read
+from models import load_trained
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 ANSWER = re.compile(r"(\S+) reads (\d) \(")

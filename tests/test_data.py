@@ -13,13 +13,14 @@ import pytest
 from PIL import Image
 
 from conftest import SIZES
-from digits import coursejson, data, prepare as prepare_module
+from digits import coursejson, data, datafile as datafile_module
 from digits.coursejson import read_course_json
 from digits.data import IMAGE, cache_paths, load_course_data, load_data, restroked, shifted, warped
 from digits.dataset import MnistDataset
 from digits.errors import UserError
 from digits.idx import read_source
-from digits.prepare import ensure_datafile, find_datafile, prepare
+from digits.datafile import find_datafile
+from digits.prepare import ensure_datafile, prepare
 
 
 def test_splits_follow_the_course_layout(small_datafile, source):
@@ -381,7 +382,7 @@ def test_damaged_gzip_is_refused_by_the_reader_too(small_datafile, tmp_path):
 def test_the_full_file_loads_within_budget_if_present():
     """On the full course file (when the project has one): the reader's peak memory stays well under
     json.load's. Run in a child so its max RSS is its own."""
-    path = prepare_module.project_datafile()
+    path = datafile_module.project_datafile()
     if not os.path.exists(path):
         pytest.skip("no full course file in work/")
     # the peak as /proc counts it for this program (ru_maxrss would also count the forking test process)
@@ -390,7 +391,7 @@ def test_the_full_file_loads_within_budget_if_present():
             "print([len(images) for images, _ in splits], "
             "re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))")
     done = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True, check=True,
-                          cwd=prepare_module.PROJECT_ROOT)
+                          cwd=datafile_module.PROJECT_ROOT)
     counts, peak_kb = done.stdout.rsplit(" ", 1)
     assert counts == "[50000, 10000, 10000]" and int(peak_kb) / 1024 <= 600
 
@@ -421,11 +422,11 @@ def places(tmp_path, monkeypatch):
     folders = {name: tmp_path / name for name in ("project", "home", "cwd")}
     for folder in folders.values():
         folder.mkdir()
-    monkeypatch.setattr(prepare_module, "PROJECT_ROOT", str(folders["project"]))
+    monkeypatch.setattr(datafile_module, "PROJECT_ROOT", str(folders["project"]))
     monkeypatch.setenv("HOME", str(folders["home"]))
     monkeypatch.delenv("MNIST_JSON", raising=False)
     monkeypatch.chdir(folders["cwd"])
-    monkeypatch.setattr(prepare_module, "_announced", set())
+    monkeypatch.setattr(datafile_module, "_announced", set())
     return folders
 
 

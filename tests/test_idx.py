@@ -9,7 +9,7 @@ import pytest
 from conftest import folder_handler
 from digits.errors import UserError
 from digits.idx import FILES, download, read_idx, read_source
-from digits import prepare as prepare_module
+from digits import datafile as datafile_module
 from digits.prepare import ensure_datafile, ensure_idx_folder
 
 
@@ -98,7 +98,7 @@ def test_the_labs_that_read_idx_files_download_them_once_when_online(source, tmp
     """Labs 00 and 12 read the four files themselves: without --source or MNIST_SOURCE they are fetched into
     work/mnist-idx through the checked download, once; offline, one line says what to do."""
     monkeypatch.delenv("MNIST_SOURCE", raising=False)
-    monkeypatch.setattr(prepare_module, "PROJECT_ROOT", str(tmp_path))
+    monkeypatch.setattr(datafile_module, "PROJECT_ROOT", str(tmp_path))
     monkeypatch.setenv("MNIST_MIRRORS", "http://127.0.0.1:9/")  # offline: nothing listens on the discard port
     with pytest.raises(UserError) as error:
         ensure_idx_folder()

@@ -9,12 +9,12 @@ import shutil
 import nbformat
 
 from conftest import run_lab
-from digits import notebooks
+from tools import notebooks
 
 
 def test_every_notebook_is_current():
     problems = notebooks.stale()
-    assert not problems, "\n".join(problems) + "\nregenerate them with `python -m digits.notebooks`"
+    assert not problems, "\n".join(problems) + "\nregenerate them with `python -m tools.notebooks`"
 
 
 def test_every_lesson_cell_is_in_both_languages():

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 import digits
-from digits.evaluation import MEANS_FILE, load_trained, photo_reference, read_images
+from digits.evaluation import MEANS_FILE, photo_reference
+from digits.reading import read_images
+from models import load_trained
 from digits.idx import read_source
 from digits.prepare import PIXEL_VALUES
 from digits.runs import WEIGHTS_FILE

@@ -11,13 +11,12 @@ from PIL import Image
 from conftest import run_script
 from digits.data import load_course_data, load_data
 from digits.errors import UserError
-from digits.evaluation import load_trained
 from digits.handwriting import DIGIT, INK, PAGE, PAPER, as_photo, load_uci_digits, uci_photos
 from digits.onednn import accelerate
 from digits.preprocess import mnist_steps, to_mnist
 from digits.reading import feature_maps, read
 from digits.training import TrainConfig, predict
-from models import build_model
+from models import build_model, load_trained
 
 
 def test_the_preprocessing_steps_end_in_what_the_network_reads():
@@ -106,7 +105,7 @@ def test_reading_uses_the_trained_network_not_its_training_mode(small_datafile):
     """digits.training.predict leaves a model training (dropout on, batch norm on batch statistics);
     read_images, which the app and the robustness bench call after it, reads with eval mode: the same
     answers every time, whatever ran before."""
-    from digits.evaluation import read_images
+    from digits.reading import read_images
     paddle.seed(0)
     model = build_model("wide_cnn", 10)  # dropout and batch norm
     images = load_course_data(small_datafile)["eval"][0][:200]

@@ -1,4 +1,4 @@
-"""The lab report: `python -m digits.report` runs labs as scripts, keeps their numbers, figures and times,
+"""The lab report: `python -m tools.report` runs labs as scripts, keeps their numbers, figures and times,
 writes the report, and the README's lab tables are generated from the committed one."""
 import json
 import os
@@ -11,9 +11,9 @@ from PIL import Image
 
 import digits
 from conftest import SCRIPT_ENV
-from digits import report
+from tools import report
 from digits.errors import UserError
-from digits.published import BY_NAME, LABS
+from tools.published import BY_NAME, LABS
 
 
 @pytest.mark.full
@@ -74,7 +74,7 @@ def test_the_readme_lab_tables_are_generated_from_the_committed_report(lang):
         found = re.search(f"<!-- begin {name} -->\n(.*?)\n<!-- end {name} -->", readme, re.S)
         assert found, f"{os.path.basename(path)} has no generated {name} block"
         assert found.group(1) == block, (f"{os.path.basename(path)}'s {name} block is stale: run "
-                                         f"`python -m digits.report --readme`")
+                                         f"`python -m tools.report --readme`")
     # every catalogued lab of the course and NumPy tracks has a row (the speed ladder has its own section),
     # and every lab file is catalogued
     for lab in LABS:
@@ -93,8 +93,8 @@ def test_the_committed_report_is_complete_and_its_figures_small():
 
 
 def run_module(tmp_path, datafile, *args, env=None):
-    """python -m digits.report ARGS, as a user runs it from the project folder."""
-    return subprocess.run([sys.executable, "-m", "digits.report", *args], cwd=digits.PROJECT_ROOT,
+    """python -m tools.report ARGS, as a user runs it from the project folder."""
+    return subprocess.run([sys.executable, "-m", "tools.report", *args], cwd=digits.PROJECT_ROOT,
                           env={**SCRIPT_ENV, "MNIST_JSON": str(datafile), **(env or {})}, capture_output=True,
                           text=True, timeout=600)
 
@@ -105,11 +105,11 @@ def meta_of(out, name):
 
 @pytest.mark.full
 def test_a_killed_report_takes_its_running_lab_with_it(tmp_path, small_datafile):
-    """kill -9 of `python -m digits.report` leaves no orphaned lab to race a rerun (Linux: PR_SET_PDEATHSIG)."""
+    """kill -9 of `python -m tools.report` leaves no orphaned lab to race a rerun (Linux: PR_SET_PDEATHSIG)."""
     import signal
     import time
     out = tmp_path / "r"
-    process = subprocess.Popen([sys.executable, "-m", "digits.report", "--labs", "02", "--out", str(out)],
+    process = subprocess.Popen([sys.executable, "-m", "tools.report", "--labs", "02", "--out", str(out)],
                                cwd=digits.PROJECT_ROOT, env={**SCRIPT_ENV, "MNIST_JSON": str(small_datafile)},
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline, lab = time.time() + 120, None

@@ -163,6 +163,6 @@ def test_app_port_out_of_range_is_one_line(tmp_path):
 
 
 def test_report_readme_refuses_a_folder_without_results(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "digits.report", "--readme", "--out", str(tmp_path)],
+    done = subprocess.run([sys.executable, "-m", "tools.report", "--readme", "--out", str(tmp_path)],
                           cwd=digits.PROJECT_ROOT, env=SCRIPT_ENV, capture_output=True, text=True)
     one_line_error(done, "holds no lab results")

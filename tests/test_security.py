@@ -19,7 +19,7 @@ import pytest
 import digits
 from conftest import run_script
 from digits.errors import UserError
-from digits.evaluation import load_trained
+from models import load_trained
 from digits.runs import MANIFEST
 
 SHIPPED = os.path.join(digits.PROJECT_ROOT, "pretrained", "robust")

@@ -1,16 +1,16 @@
 """The lab report: run the labs, keep each one's numbers, figures and wall time, and write them up.
 
-    python -m digits.report                  # every lab not yet in report/, in full (hours on 2 cores)
-    python -m digits.report --quick          # every lab for one epoch on the data it finds (runs/report-quick/)
-    python -m digits.report --labs 02 14a    # only these labs (a prefix of the file name is enough)
-    python -m digits.report --again          # run the chosen labs even where a result is already there
-    python -m digits.report --readme         # write the README's lab tables from the report; runs nothing
+    python -m tools.report                  # every lab not yet in report/, in full (hours on 2 cores)
+    python -m tools.report --quick          # every lab for one epoch on the data it finds (runs/report-quick/)
+    python -m tools.report --labs 02 14a    # only these labs (a prefix of the file name is enough)
+    python -m tools.report --again          # run the chosen labs even where a result is already there
+    python -m tools.report --readme         # write the README's lab tables from the report; runs nothing
 
 Each lab runs as a script (`python labs/<lab>.py`, `--quick` in quick mode) in its own process, with
 LAB_RUN_FOLDER telling it where to write. What it keeps with `digits.lab.record` (results.json), its
 figures (made smaller), its printed output (log.txt) and a meta.json (wall time, exit code, machine,
 versions, date) go to <report>/<lab>/, and <report>/README.md lays them out beside the numbers the
-course published (digits/published.py). A lab that fails keeps its log in <report>/<lab>.failed/ and
+course published (tools/published.py). A lab that fails keeps its log in <report>/<lab>.failed/ and
 leaves the previous result, if any, in place; a lab already done in the same mode is skipped (--again
 runs it anew), so an interrupted report continues where it stopped.
 """
@@ -25,10 +25,10 @@ import subprocess
 import sys
 import time
 
-from . import PROJECT_ROOT
-from .errors import UserError, run_main
-from .fileio import write_text
-from .lab import RUN_FOLDER
+from digits import PROJECT_ROOT
+from digits.errors import UserError, run_main
+from digits.fileio import write_text
+from digits.lab import RUN_FOLDER
 from .published import LABS, SOURCES_ZH, format_number
 
 FULL_REPORT = os.path.join(PROJECT_ROOT, "report")
@@ -188,10 +188,10 @@ def lab_table(entries, track, link="", lang="en"):
         if lab.track != track:
             continue
         source = lab.source if lang == "en" else SOURCES_ZH[lab.source]
-        published = ""
+        published = "not published" if lang == "en" else "未公布"
         if lab.published():
             published = f"{source}: {lab.published()}" if lang == "en" else f"{source}：{lab.published(lang)}"
-        command = f"`python -m digits.report --labs {lab.name.split('_')[0]}`"
+        command = f"`python -m tools.report --labs {lab.name.split('_')[0]}`"
         if lab.name in kept:
             results, meta = kept[lab.name]
             quick = (" (quick: 1 epoch)" if lang == "en" else "（快速模式：1 轮）") if meta["quick"] else ""
@@ -222,14 +222,14 @@ def write_report(report):
     """<report>/README.md: a summary table per track, then each lab's numbers beside the published ones and its figures."""
     entries = collected(report)
     if not entries:
-        raise UserError(f"{report} holds no lab results yet: run `python -m digits.report` first")
+        raise UserError(f"{report} holds no lab results yet: run `python -m tools.report` first")
     total = sum(meta["seconds"] for _, _, meta in entries)
     lines = ["# Lab report", "",
-             f"Written by `python -m digits.report`: {len(entries)} of {len(LABS)} labs, {machines_line(entries)}. "
+             f"Written by `python -m tools.report`: {len(entries)} of {len(LABS)} labs, {machines_line(entries)}. "
              f"The labs' wall time adds up to {minutes(total)}.", ""]
     missing = [lab.name for lab in LABS if lab not in [e[0] for e in entries]]
     if missing:
-        lines += [f"Not in this report yet: {', '.join(missing)} (`python -m digits.report` runs them).", ""]
+        lines += [f"Not in this report yet: {', '.join(missing)} (`python -m tools.report` runs them).", ""]
     for track, title in TRACKS.items():
         if any(lab.track == track for lab, _, _ in entries):
             lines += [f"## {title[0].upper() + title[1:]}", "", lab_table(entries, track, "../"), ""]
@@ -239,7 +239,8 @@ def write_report(report):
                   f"{'Quick mode (one epoch). ' if meta['quick'] else ''}{minutes(meta['seconds'])} wall, {meta['date']}, "
                   f"{describe(meta['machine'])}; output: [log.txt]({lab.name}/log.txt).", "",
                   f"| number | this run | {lab.source} |", "| --- | --- | --- |"]
-        lines += [f"| {n.label} | {format_number(n, results[n.key]) if n.key in results else '-'} | {n.published or ''} |"
+        lines += [f"| {n.label} | {format_number(n, results[n.key]) if n.key in results else '-'} | "
+                  f"{n.published or 'not published'} |"
                   for n in lab.numbers]
         table = os.path.join(folder, "table.md")
         if os.path.exists(table):
@@ -257,10 +258,10 @@ def readme_blocks(report, lang="en"):
     relative = os.path.relpath(report, PROJECT_ROOT)
     blocks = {f"labs-{track}": lab_table(entries, track, lang=lang) for track in ("course", "numpy")}
     if entries and lang == "en":
-        blocks["labs-machine"] = (f"Generated from [`{relative}/`]({relative}/README.md) by `python -m digits.report "
+        blocks["labs-machine"] = (f"Generated from [`{relative}/`]({relative}/README.md) by `python -m tools.report "
                                   f"--readme`; {machines_line(entries)}.")
     elif entries:
-        blocks["labs-machine"] = (f"由 `python -m digits.report --readme` 根据 [`{relative}/`]({relative}/README.md) "
+        blocks["labs-machine"] = (f"由 `python -m tools.report --readme` 根据 [`{relative}/`]({relative}/README.md) "
                                   f"生成；{machines_line(entries, 'zh')}。")
     else:
         blocks["labs-machine"] = ""
@@ -358,7 +359,7 @@ def main():
     if args.readme:
         if not collected(report):  # writing empty tables would wipe the README's
             raise UserError(f"{report} holds no lab results: --readme writes the README's tables from a report; "
-                            f"run `python -m digits.report` first (or pass --out the report folder)")
+                            f"run `python -m tools.report` first (or pass --out the report folder)")
         for lang in READMES:
             print(f"wrote {update_readme(report, lang=lang)} from {report}")
         return

@@ -1,6 +1,6 @@
 """What each lab shows, the numbers it records, and what the course (or the lab's source) published for them.
 
-`python -m digits.report` runs the labs, reads the numbers each one keeps with `digits.lab.record(out, key=value)`,
+`python -m tools.report` runs the labs, reads the numbers each one keeps with `digits.lab.record(out, key=value)`,
 and lays them out with this catalogue: one row per lab in the README's lab tables, one section per lab in
 the report, each number beside the published one where there is one. A lab's `record` call and its entry
 here name the same keys (a test checks every lab records exactly the keys listed here).

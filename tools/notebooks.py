@@ -13,8 +13,8 @@ title: it finds the project folder above the notebook and imports from there (no
 AI Studio, which forgets pip installs when it restarts) and sets DIGITS_LANG, the figures' language.
 The notebooks are written without outputs, so they change only when a lab does. Commands:
 
-    python -m digits.notebooks            # regenerate every notebook
-    python -m digits.notebooks --check    # exit 1, naming the notebooks that are stale, missing or orphaned
+    python -m tools.notebooks            # regenerate every notebook
+    python -m tools.notebooks --check    # exit 1, naming the notebooks that are stale, missing or orphaned
 """
 import argparse
 import glob
@@ -23,7 +23,7 @@ import os
 import re
 import sys
 
-from . import PROJECT_ROOT
+from digits import PROJECT_ROOT
 
 LABS = os.path.join(PROJECT_ROOT, "labs")
 NOTEBOOKS = os.path.join(PROJECT_ROOT, "notebooks")
@@ -221,7 +221,7 @@ def main():
         for problem in problems:
             print(problem)
         if problems:
-            print("regenerate them with `python -m digits.notebooks`")
+            print("regenerate them with `python -m tools.notebooks`")
         sys.exit(1 if problems else 0)
     sys.exit(0 if write() else 1)
 
