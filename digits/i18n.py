@@ -100,6 +100,8 @@ FIGURE_TEXT = [
     (r"train samples and labels", "训练样本及其标签"),
     (r"MSE regression", "MSE 回归"),
     (r"MLP vs CNN as classifiers", "MLP 与 CNN 做分类"),
+    (r"the sigmoid activation function", "sigmoid 激活函数"),
+    (r"regressed value", "回归值"),
     (r"log x \(the course's plot\)", "log x（课程中的图）"),
     (r"-log p, the cross-entropy", "-log p，即交叉熵"),
     (r"cross-entropy of one example", "单个样本的交叉熵"),
@@ -119,7 +121,10 @@ FIGURE_TEXT = [
     (r"the same input\nas above", "与上面\n相同的输入"),
     (r"centred by mass\nin 28x28", "按质心居中\n放入 28x28"),
     (r"the network's input", "网络的输入"),
+    (r"CNN train loss: the course's setting and its two cures", "CNN 的训练损失：课程的设置及其两种解法"),
     (r"course setting", "课程的设置"),
+    (r"pixels 0\.\.1", "像素 0..1"),
+    (r"course, seed", "课程的设置，随机种子"),
     (r"labels \[B\] \(broadcast to \[B, B\]\)", "标签 [B]（广播成 [B, B]）"),
     (r"labels \[B, 1\]", "标签 [B, 1]"),
     (r"SGD at three learning rates", "SGD 的三种学习率"),
@@ -146,6 +151,13 @@ FIGURE_TEXT = [
     (r"three variables", "三元"),
     (r"truth 2x\+1", "真实值 2x+1"),
     (r"hidden (\S+?):", r"隐藏层 \1："),
+    (r"the course's program, one epoch", "课程的程序，训练一轮"),
+    (r"\+ cached arrays, sliced batches", "+ 缓存为数组，batch 取切片"),
+    (r"\+ oneDNN convolutions", "+ oneDNN 的卷积"),
+    (r"\+ fused conv-relu-pool stages", "+ 融合的卷积-ReLU-池化阶段"),
+    (r"\+ four epochs", "+ 训练四轮"),
+    (r"\+ one-cycle schedule, peak ([\d.]+)", r"+ 单周期学习率策略，峰值 \1"),
+    (r"\+ shifts of up to 1 pixel", "+ 随机平移最多 1 个像素"),
     # the words left
     (r"cross-entropy loss", "交叉熵损失"),
     (r"cross-entropy", "交叉熵"),
@@ -179,13 +191,14 @@ FIGURE_TEXT = [
     (r"fit", "拟合"),
     (r"decay", "衰减"),
     (r"vs", "与"),
+    (r"rung", "级"),
 ]
 _PATTERNS = [(re.compile(r"(?<![\w-])" + english + r"(?![\w-])"), chinese) for english, chinese in FIGURE_TEXT]
 # English words allowed to stay in a Chinese figure: names of models, layers, optimizers and losses, as code spells them
 KEPT_WORDS = {"MLP", "CNN", "SGD", "Adam", "Momentum", "Adagrad", "MSE", "ReLU", "TwoLayerNet", "NumPy", "Paddle",
               "Linear", "softmax", "sigmoid", "oneDNN", "Dropout", "dropout", "batch", "lr", "log", "conv", "std",
               "cnn", "mlp", "linear", "fast_cnn", "wide_cnn", "sigmoid_mlp", "ce", "mse", "sgd", "adam", "momentum",
-              "adagrad", "sigmoid_ce", "k", "m", "x", "y", "p", "L1", "L2", "conv1", "conv2", "paddle", "numpy", "MNIST"}
+              "adagrad", "sigmoid_ce", "companion_fnn", "k", "m", "x", "y", "p", "L1", "L2", "conv1", "conv2", "paddle", "numpy", "MNIST"}
 
 
 def translate(text):

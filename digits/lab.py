@@ -81,6 +81,16 @@ def record(out, **numbers):
     write_text(os.path.join(out, "results.json"), json.dumps(plain, indent=1))
 
 
+def print_table(header, rows):
+    """Print rows as aligned columns under `header` (a list of column names): the first column left-aligned,
+    the others right-aligned; each cell is printed as str(cell), so format numbers before passing them."""
+    table = [[str(cell) for cell in row] for row in [header, *rows]]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        print("  ".join(cell.ljust(width) if i == 0 else cell.rjust(width)
+                        for i, (cell, width) in enumerate(zip(row, widths))).rstrip())
+
+
 def parameters_cell(path):
     """{name: help} for each `name = value  # help` line of the file's cell tagged "parameters", or None."""
     if not path or not os.path.exists(path):

@@ -22,6 +22,7 @@ if not in_notebook():
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import LogFormatter  # noqa: E402
 
 from .fileio import atomic_path  # noqa: E402
 from .i18n import localize  # noqa: E402
@@ -77,8 +78,10 @@ class LiveCurves:
         live.save("runs/.../loss.png")     # the finished figure as a file (in a notebook it is already shown)
     """
 
-    def __init__(self, title, xlabel="iteration (batches)", ylabel="loss", logy=False, every=1.0, window=1):
+    def __init__(self, title, xlabel="iteration (batches)", ylabel="loss", logy=False, every=1.0, window=1,
+                 panels=None):
         self.title, self.xlabel, self.ylabel, self.logy = title, xlabel, ylabel, logy
+        self.panels = panels           # panel titles, side by side: a curve's label is then (panel, legend entry)
         self.every = every             # seconds between redraws, at least: a redraw costs more than a batch
         self.wait = every              # and at least 10x the last redraw's time, so drawing stays under ~10%
         self.window = window           # add_batch: batches per point (a point is their mean)
@@ -110,16 +113,37 @@ class LiveCurves:
             self.draw()
 
     def figure(self):
+        if self.panels:
+            return self.panel_figure()
         fig = Figure(figsize=(7, 4.2))  # not pyplot's: a notebook shows it only through the handle
         ax = fig.subplots()
         for label, (xs, ys) in self.curves.items():
             ax.plot(xs, ys, label=label, **{"marker": "." if len(xs) < 40 else None, **self.styles[label]})
         ax.set(title=self.title, xlabel=self.xlabel, ylabel=self.ylabel)
         if self.logy:
-            ax.set_yscale("log")
+            log_axis(ax)
         ax.grid(alpha=0.3)
         if self.curves:
             ax.legend()
+        return fig
+
+    def panel_figure(self):
+        """The panels side by side, sharing their axes, under the title; one legend outside them on the right."""
+        fig = Figure(figsize=(10, 4.2))
+        axes = fig.subplots(1, len(self.panels), sharex=True, sharey=True, squeeze=False)[0]
+        for (panel, label), (xs, ys) in self.curves.items():
+            style = {"marker": "." if len(xs) < 40 else None, **self.styles[panel, label]}
+            axes[self.panels.index(panel)].plot(xs, ys, label=label, **style)
+        for ax, panel in zip(axes, self.panels):
+            ax.set(title=panel, xlabel=self.xlabel)
+            if self.logy:
+                log_axis(ax)
+            ax.grid(alpha=0.3)
+        axes[0].set_ylabel(self.ylabel)
+        fig.suptitle(self.title)
+        if self.curves:
+            fig.legend(*axes[0].get_legend_handles_labels(), loc="center left", bbox_to_anchor=(0.9, 0.5))
+            fig.subplots_adjust(right=0.88, top=0.85)
         return fig
 
     def draw(self):
@@ -143,10 +167,18 @@ def plot_curves(curves, path, title, xlabel="iteration (batches)", ylabel="train
         ax.plot(xs, ys, label=label, marker="." if len(xs) < 40 else None)
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     if logy:
-        ax.set_yscale("log")
+        log_axis(ax)
     ax.grid(alpha=0.3)
     ax.legend()
     return save(fig, path, show_inline)
+
+
+def log_axis(ax, which="y"):
+    """Put ax's x or y axis on a log scale whose ticks read 0.3, 1, 3 rather than 3×10⁻¹."""
+    ax.set(**{f"{which}scale": "log"})
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    axis.set_major_formatter(LogFormatter(labelOnlyBase=False))
+    axis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
 
 
 def loss_curve(run):

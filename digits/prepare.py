@@ -18,15 +18,16 @@ import os
 
 import numpy as np
 
-from .data import MODES, cache_course_arrays
+from .data import MODES, cache_course_arrays, load_course_data
 from .datafile import default_datafile, default_idx_folder, find_datafile, looked_for, project_datafile
 from .errors import UserError, run_main
 from .fileio import atomic_path
 from .idx import FILES, download, read_source
 
 VALID_SIZE = 10_000
-# The value of each of the 256 pixel levels, x/127.5 - 1 in float32: what the file's text spells.
-PIXEL_VALUES = np.arange(256, dtype=np.float32) / np.float32(127.5) - np.float32(1)
+# The value of each of the 256 pixel levels in float32, what the file's text spells: x/127.5 - 1 by default
+PIXEL_SCALES = {"-1..1": np.arange(256, dtype=np.float32) / np.float32(127.5) - np.float32(1),
+                "0..1": np.arange(256, dtype=np.float32) / np.float32(255)}
 
 def course_splits(arrays, sizes=None):
     """Split the four arrays into the course's (train, valid, eval) image/label pairs.
@@ -49,10 +50,10 @@ def course_splits(arrays, sizes=None):
     return splits
 
 
-def write_course_file(splits, path):
-    """Write the splits as the course's gzip JSON, atomically. Pixels become x/127.5 - 1 (float32)."""
+def write_course_file(splits, path, pixels="-1..1"):
+    """Write the splits as the course's gzip JSON, atomically. Pixels become PIXEL_SCALES[pixels] (float32)."""
     # Only 256 pixel values exist, so format each once and join strings: fast, and exact.
-    text_of = [repr(float(v)) for v in PIXEL_VALUES]
+    text_of = [repr(float(v)) for v in PIXEL_SCALES[pixels]]
     with atomic_path(path) as tmp, open(tmp, "wb") as raw:
         # mtime 0 in the gzip header: the same splits give the same bytes, so a rebuilt file is the same file
         # to a run that records which file it was trained on (its content hash)
@@ -70,8 +71,9 @@ def write_course_file(splits, path):
     return path
 
 
-def prepare(path=None, source=None, sizes=None, mirrors=None):
-    """Build the course file at `path` from `source` (a folder) or, without one, by downloading."""
+def prepare(path=None, source=None, sizes=None, mirrors=None, pixels="-1..1"):
+    """Build the course file at `path` from `source` (a folder) or, without one, by downloading; its pixels
+    in the range `pixels` names (a key of PIXEL_SCALES)."""
     path = path or default_datafile()
     if source:
         arrays, published = read_source(source)
@@ -82,8 +84,27 @@ def prepare(path=None, source=None, sizes=None, mirrors=None):
         arrays, _ = read_source(download(raw, mirrors))
     splits = course_splits(arrays, sizes)
     print(f"writing {path}: train {len(splits[0][0])}, valid {len(splits[1][0])}, eval {len(splits[2][0])} images")
-    write_course_file(splits, path)
-    cache_course_arrays(path, {mode: (PIXEL_VALUES[images.reshape(len(images), -1)], labels.astype(np.int64))
+    write_course_file(splits, path, pixels)
+    cache_course_arrays(path, {mode: (PIXEL_SCALES[pixels][images.reshape(len(images), -1)], labels.astype(np.int64))
+                               for mode, (images, labels) in zip(MODES, splits)})
+    return path
+
+
+def rescaled_copy(datafile, pixels):
+    """The course file `datafile` with its pixels in the range `pixels` names ("0..1" or "-1..1"): written
+    once beside it as <name>-pixels<range>.json.gz (same images, same order), then reused. Lab 03 and
+    bench/cnn_regression_arms.py train on both ranges."""
+    stem = os.path.basename(datafile).split(".")[0]
+    path = os.path.join(os.path.dirname(os.path.abspath(datafile)), f"{stem}-pixels{pixels.replace('..', 'to')}.json.gz")
+    if os.path.exists(path):
+        return path
+    data = load_course_data(datafile)
+    background, ink = data.pixel_range
+    splits = [(np.rint((data[mode][0] - background) * (255 / (ink - background))).astype(np.uint8), data[mode][1])
+              for mode in MODES]
+    print(f"writing {path}: the images of {datafile} with pixels in [{pixels.replace('..', ', ')}]")
+    write_course_file(splits, path, pixels)
+    cache_course_arrays(path, {mode: (PIXEL_SCALES[pixels][images], labels.astype(np.int64))
                                for mode, (images, labels) in zip(MODES, splits)})
     return path
 
@@ -133,12 +154,14 @@ def main():
     parser.add_argument("--out", default=None, help="file to write (default: work/mnist.json.gz)")
     parser.add_argument("--sizes", type=int, nargs=3, metavar=("TRAIN", "VALID", "EVAL"),
                         help="keep only the first N images of each split (a small file for tests)")
+    parser.add_argument("--pixels", choices=sorted(PIXEL_SCALES), default="-1..1",
+                        help="pixel range: -1..1 (x/127.5 - 1, the course's; default) or 0..1 (x/255)")
     parser.add_argument("--force", action="store_true", help="rebuild even if the file exists")
     args = parser.parse_args()
     out = args.out or os.environ.get("MNIST_JSON") or project_datafile()
     if os.path.exists(out) and not args.force:
         raise UserError(f"{out} already exists: pass --force to rebuild it")
-    prepare(out, args.source or os.environ.get("MNIST_SOURCE"), args.sizes)
+    prepare(out, args.source or os.environ.get("MNIST_SOURCE"), args.sizes, pixels=args.pixels)
 
 
 if __name__ == "__main__":

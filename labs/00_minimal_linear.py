@@ -1,43 +1,24 @@
 # %% [markdown] lang="en"
 # # Lab 00 · 通过极简方案构建手写数字识别模型: the house-price recipe, reused on digits
 #
-# Course section 2-1. The simplest possible attempt: paddle.vision's MNIST (60,000 training images),
-# pixels / 255 flattened to 784 numbers, one `Linear(784, 1)` layer regressing the digit's value with mean
-# squared error, SGD lr 0.001, batch 16, 10 epochs, the loss printed every 1000 batches. The course's
-# loss falls from ~35 to a noisy 2-8 and its prediction for a photo of a 0 is "1": a straight line
-# through pixel space cannot tell digits apart. Homework 2-1 asks for the test accuracy; it is printed.
-#
-# Then the course's next section (data processing) trains the same model on its own loader, whose labels
-# have shape `[B]` while the model outputs `[B, 1]`. `F.square_error_cost(predicts, labels)` then broadcasts
-# `[B, 1]` against `[B]` to a `[B, B]` matrix: every prediction is compared with every label of the batch, so
-# the best the model can do is predict the batch's mean label, and the loss plateaus near the labels'
-# variance (~8.3) instead of falling. The lab shows the shapes, trains both ways and fixes it with
-# `labels.reshape([-1, 1])`, which every later lab's loader returns.
-#
-# **Deviations from the course.** paddle.vision reads the IDX files from `source` (offline; the course
-# downloads them); `'pil'` instead of the course's `'cv2'` image backend (opencv is not a dependency);
-# the photo prediction is left to lab 04 and `eval.py --image`; the `[B]` vs `[B, 1]` runs last 3 epochs.
+# - **Course:** 通过极简方案构建手写数字识别模型 (with homework 2-1), and the label-shape pitfall of
+#   【手写数字识别】之数据处理.
+# - **You build:** one `Linear(784, 1)` layer that regresses the digit's value from its 784 pixels, trained
+#   with the house-price loop; then the same model with labels of shape `[B]` and `[B, 1]`.
+# - **You will see:** why a straight line through pixel space reads digits badly (the test accuracy, a photo
+#   of a 0), and how `[B]` labels broadcast the loss to `[B, B]` and stop it from falling.
 #
 # As a script: `python labs/00_minimal_linear.py` (`--help` lists its flags).
 
 # %% [markdown] lang="zh"
 # # 实验 00 · 通过极简方案构建手写数字识别模型：把房价预测的做法搬到数字上
 #
-# 对应课程章节：2-1。这是最简单的尝试：数据用 paddle.vision 的 MNIST（60,000 张训练图片），
-# 像素除以 255 后展平成 784 个数；模型只有一个 `Linear(784, 1)` 层，用均方误差回归数字的值；
-# SGD，学习率 0.001，batch 16，训练 10 轮，每 1000 个 batch 打印一次损失。课程中的损失从约 35
-# 降到 2-8 之间来回波动，对一张数字 0 的照片，它的预测是“1”：像素空间里的一条直线分不开各个数字。
-# 作业 2-1 要求计算测试集上的准确率，本实验会把它打印出来。
-#
-# 课程的下一节（【手写数字识别】之数据处理）用自己写的数据读取器训练同一个模型。这个读取器给出的标签
-# 形状是 `[B]`，而模型输出的是 `[B, 1]`。这时 `F.square_error_cost(predicts, labels)` 会把 `[B, 1]`
-# 和 `[B]` 广播成 `[B, B]` 的矩阵：batch 里的每个预测值都要和每个标签比较。模型最多只能学会预测这个
-# batch 的平均标签，损失停在标签的方差（约 8.3）附近，降不下去。本实验先看各个形状，再用两种标签
-# 形状分别训练，最后用 `labels.reshape([-1, 1])` 修正；后面所有实验的数据读取器返回的都是这种形状。
-#
-# **与课程的不同。** paddle.vision 从 `source` 读取 IDX 文件（离线读取；课程是下载的）；图片后端用
-# `'pil'`，不用课程的 `'cv2'`（本项目不依赖 opencv）；对照片的预测留给实验 04 和 `eval.py --image`；
-# 标签 `[B]` 与 `[B, 1]` 的对比训练只跑 3 轮。
+# - **对应课程章节：** 通过极简方案构建手写数字识别模型（含作业 2-1），以及【手写数字识别】之数据处理中
+#   标签形状的陷阱。
+# - **本实验要做的：** 用一个 `Linear(784, 1)` 层，从 784 个像素回归出数字的值，训练循环照搬房价预测；
+#   再把同一个模型分别用形状为 `[B]` 和 `[B, 1]` 的标签训练。
+# - **你会看到：** 为什么像素空间里的一条直线认不好数字（测试集准确率，一张数字 0 的照片）；以及标签
+#   为 `[B]` 时，损失怎样被广播成 `[B, B]`，再也降不下去。
 #
 # 作为脚本运行：`python labs/00_minimal_linear.py`（`--help` 列出所有参数）。
 
@@ -49,10 +30,13 @@ import numpy as np
 import digits  # noqa: F401  (quiets Paddle's logging; import before paddle)
 import paddle
 import paddle.nn.functional as F
+from digits.evaluation import predict_photos
 from digits.idx import FILES
 from digits.lab import lab_setup, record
 from digits.plots import LiveCurves
 from digits.prepare import ensure_idx_folder
+from digits.preprocess import digit_photo, load_photo
+from digits.reading import read
 from digits.training import seed_everything
 
 # %% tags=["parameters"]
@@ -116,16 +100,18 @@ def norm_img(img):
 # %% [markdown] lang="en"
 # ## The training loop
 # The house-price loop unchanged: batches of 16 from a shuffled `DataLoader`, the prediction, the squared
-# error against the label, its mean, backward, one SGD step, clear the gradients. `flat_labels=True` gives
-# the labels the shape `[B]` the course's own loader gives them (below). Every 50 batches add their mean
-# loss to the curve: one batch of 16 is too noisy to read.
+# error against the label, its mean, backward, one SGD step (learning rate 0.001), clear the gradients.
+# As in the course, 10 epochs, the loss printed every 1000 batches. `flat_labels=True` gives the labels the
+# shape `[B]` the course's own loader gives them (below). Every 50 batches add their mean loss to the curve:
+# one batch of 16 is too noisy to read.
 
 # %% [markdown] lang="zh"
 # ## 训练循环
 # 与房价预测的循环完全一样：从打乱顺序的 `DataLoader` 中每次取 16 个样本，算出预测值，求它与标签的
-# 平方误差并取平均，反向传播，SGD 走一步，清除梯度。`flat_labels=True` 让标签的形状变成 `[B]`，
-# 与课程自己的数据读取器给出的一样（见下文）。每 50 个 batch，把这 50 个 batch 的平均损失加到
-# 曲线上：只有 16 个样本的单个 batch 噪声太大，看不出趋势。
+# 平方误差并取平均，反向传播，SGD 走一步（学习率 0.001），清除梯度。和课程一样训练 10 轮，每 1000 个
+# batch 打印一次损失。`flat_labels=True` 让标签的形状变成 `[B]`，与课程自己的数据读取器给出的一样
+# （见下文）。每 50 个 batch，把这 50 个 batch 的平均损失加到曲线上：只有 16 个样本的单个 batch
+# 噪声太大，看不出趋势。
 
 # %%
 def train(model, dataset, epochs, live, label, flat_labels=False, log_interval=1000):
@@ -154,13 +140,15 @@ def train(model, dataset, epochs, live, label, flat_labels=False, log_interval=1
 
 # %% [markdown] lang="en"
 # ## Homework 2-1: the test accuracy
-# A regression outputs a number, not a class. Rounding it to the nearest digit (0-9) and counting how
-# often that is the label puts a number on how well the model recognises digits it has not seen.
+# The course's homework 2-1 asks for this model's accuracy on the test set (`mode='test'`). A regression
+# outputs a number, not a class. Rounding it to the nearest digit (0-9) and counting how often that is the
+# label puts a number on how well the model recognises digits it has not seen.
 
 # %% [markdown] lang="zh"
 # ## 作业 2-1：测试集准确率
-# 回归模型输出的是一个数，不是类别。把它四舍五入到最近的数字（0-9），统计它等于标签的比例，
-# 就能用一个数说明模型认没见过的数字认得怎么样。
+# 课程的作业 2-1 要求算出这个模型在测试集（`mode='test'`）上的准确率。回归模型输出的是一个数，不是
+# 类别。把它四舍五入到最近的数字（0-9），统计它等于标签的比例，就能用一个数说明模型认没见过的数字
+# 认得怎么样。
 
 # %%
 @paddle.no_grad()
@@ -177,14 +165,16 @@ def test_accuracy(model, dataset):
 # %% [markdown] lang="en"
 # ## 1. The course's minimal model
 # One `Linear(784, 1)` layer: 784 weights and a bias, a straight line through pixel space. The loss
-# falls fast in the first epoch, then stays noisy around 3 (the course prints 1.6-7.8): a weighted sum
-# of the pixels cannot tell the digits apart, and about one test digit in five comes out right.
+# falls fast in the first epoch (the course prints 35.5 at its first batch), then stays noisy: the course
+# prints values between 1.6 and 7.8 from epoch 1 on. A weighted sum of the pixels cannot tell the digits
+# apart: look at the printed test accuracy (homework 2-1), how often the rounded prediction is the digit.
 
 # %% [markdown] lang="zh"
 # ## 1. 课程的极简模型
 # 只有一个 `Linear(784, 1)` 层：784 个权重加一个偏置，相当于像素空间里的一条直线。第一轮损失下降
-# 很快，之后在 3 附近来回波动（课程打印的是 1.6-7.8）：像素的加权和分不开各个数字，测试集上
-# 大约五个数字只认对一个。
+# 很快（课程在第一个 batch 打印的是 35.5），之后来回波动：从 `epoch: 1` 开始，课程打印的损失在 1.6 到
+# 7.8 之间。像素的加权和分不开各个数字：看看打印出的测试集准确率（作业 2-1），即预测值四舍五入后等于
+# 标签的比例。
 
 # %%
 seed_everything(seed)
@@ -197,15 +187,67 @@ print(f"minimal model: last epoch's mean loss {minimal_loss:.4f}, "
       f"test accuracy (rounded prediction) {100 * minimal_accuracy:.2f}%")
 
 # %% [markdown] lang="en"
+# ## Reading a photo of a 0
+# The course ends this section by reading its own photo of a handwritten 0 (`example_0.jpg`) with the model
+# just trained. It prints `result [[1.11405170]]`, then `本次预测的数字是 [[1]]`: the model reads the 0 as a 1.
+# Here the first 0 of the test set is drawn as a photo (dark ink on light paper, by
+# `digits.preprocess.digit_photo`) and read back the way the library reads any photo
+# (`digits.evaluation.predict_photos`, as lab 04 does): grayscale, inverted, cropped to the ink, fitted into
+# 20x20, centred, then scaled to [0, 1] as `norm_img` scales the pixels. The last line prints the model's
+# raw output beside its rounded digit and the true label; the figure shows each step and the training set's
+# mean image of the answer.
+#
+# A linear regression of the digit's value is a poor reader: one weighted sum of the pixels would have to
+# come out near 0 for every 0, near 1 for every 1, and so on, and the course's own example already misses.
+
+# %% [markdown] lang="zh"
+# ## 识别一张数字 0 的照片
+# 课程在这一节的最后，用刚训练好的模型识别它自己准备的一张手写数字 0 的照片（`example_0.jpg`）。
+# 课程打印出 `result [[1.11405170]]`，然后是 `本次预测的数字是 [[1]]`：模型把 0 认成了 1。
+# 这里把测试集里的第一个 0 画成照片（浅色纸上的深色笔迹，由 `digits.preprocess.digit_photo` 画出），
+# 再按共享库识别任何照片的方式读回来（`digits.evaluation.predict_photos`，与实验 04 的做法相同）：
+# 转成灰度，反色，裁到笔迹，缩放进 20x20，居中，最后像 `norm_img` 那样缩放到 [0, 1]。最后一行打印
+# 模型的原始输出、四舍五入后的数字和真实标签；图中画出每一步，以及训练集中预测数字的平均图像。
+#
+# 用线性回归去预测数字的值，认数字的能力很差：要让同一个像素加权和对每个 0 都算出接近 0 的数，
+# 对每个 1 都算出接近 1 的数，依此类推，这很难做到。课程自己的例子就已经认错了。
+
+# %%
+def training_means(dataset):
+    """The training set's mean image of each digit, [10, 28, 28] in [0, 1]: the figure shows the answer's."""
+    whole, rows = (dataset.dataset, dataset.indices) if isinstance(dataset, paddle.io.Subset) else \
+        (dataset, range(len(dataset)))
+    sums, counts = np.zeros((10, 784)), np.zeros(10)
+    for row in rows:
+        digit = int(whole.labels[row][0])
+        sums[digit] += whole.images[row]
+        counts[digit] += 1
+    return (sums / np.maximum(counts, 1)[:, None] / 255).reshape(10, 28, 28).astype(np.float32)
+
+
+zero = next(i for i in range(len(test_set)) if int(test_set[i][1][0]) == 0)  # the first 0 of the test set
+pixels, photo_label = np.asarray(test_set[zero][0]).astype(np.uint8), int(test_set[zero][1][0])
+paths = [digit_photo(pixels, f"{out}/photo.png")]
+model.input_shape = (784,)  # what digits.reading reshapes a prepared digit to: flat pixels
+reference = (0.0, 1.0), training_means(train_set)  # pixels in [0, 1], as norm_img gives them
+predict_photos(model, "mse", paths, reference, f"{out}/photos.png")
+photo = read(model, "mse", *load_photo(paths[0]), reference[0])  # the same reading, for the raw output
+photo_prediction = float(photo.scores)
+print(f"photo of a {photo_label}: the model outputs {photo_prediction:.3f}, rounded to {photo.predicted} "
+      f"(the course's example_0, a 0: 1.114, read as 1)")
+
+# %% [markdown] lang="en"
 # ## 2. Labels `[B]` against predictions `[B, 1]`
-# The course's own loader (lab 01) gives labels of shape `[B]`. `square_error_cost` does not complain: it
-# broadcasts `[B, 1]` against `[B]` to `[B, B]`, comparing every prediction with every label of the
-# batch. Sixteen zero predictions and the labels 0..15 show the shapes.
+# The course's next section, 【手写数字识别】之数据处理, trains this same model on its own loader (lab 01),
+# whose labels have shape `[B]` while the model outputs `[B, 1]`. `F.square_error_cost(predicts, labels)`
+# does not complain: it broadcasts `[B, 1]` against `[B]` to `[B, B]`, comparing every prediction with
+# every label of the batch. Sixteen zero predictions and the labels 0..15 show the shapes.
 
 # %% [markdown] lang="zh"
 # ## 2. 标签 `[B]` 对上预测值 `[B, 1]`
-# 课程自己的数据读取器（实验 01）给出的标签形状是 `[B]`。`square_error_cost` 不会报错：它把
-# `[B, 1]` 和 `[B]` 广播成 `[B, B]`，batch 里的每个预测值都和每个标签比较。下面用 16 个为零的
+# 课程的下一节【手写数字识别】之数据处理，用自己写的数据读取器（实验 01）训练同一个模型。这个读取器
+# 给出的标签形状是 `[B]`，而模型输出的是 `[B, 1]`。`F.square_error_cost(predicts, labels)` 不会报错：
+# 它把 `[B, 1]` 和 `[B]` 广播成 `[B, B]`，batch 里的每个预测值都和每个标签比较。下面用 16 个为零的
 # 预测值和标签 0..15 来看各个形状。
 
 # %%
@@ -217,14 +259,20 @@ print(f"square_error_cost of predictions {list(predicts.shape)} and labels {list
 # %% [markdown] lang="en"
 # ## The same model, trained with each label shape
 # With the `[B, B]` loss each prediction is pulled towards every label of its batch, so the best it can
-# do is the batch's mean label, whatever the image: the loss settles at the labels' variance and the
-# accuracy at chance. With `[B, 1]` the same model, seed and data learn as in part 1. Three epochs each.
+# do is the batch's mean label, whatever the image: the loss settles at the labels' variance (printed
+# below) instead of falling, and the accuracy at chance. The course's run shows the plateau: its loss stays
+# at 7-10 with its own loader, and ends at 8.41-8.51 after 3 epochs with a `DataLoader`. With `[B, 1]` the
+# same model, seed and data learn as in part 1. Three epochs each. `labels.reshape([-1, 1])` is the fix,
+# and every later lab's loader returns labels of that shape.
 
 # %% [markdown] lang="zh"
 # ## 同一个模型，分别用两种标签形状训练
 # 损失是 `[B, B]` 时，每个预测值都被拉向所在 batch 的每一个标签，所以不管输入什么图片，模型最多只能
-# 输出这个 batch 的平均标签：损失停在标签的方差上，准确率和瞎猜差不多。标签是 `[B, 1]` 时，同一个
-# 模型、同一个随机种子、同样的数据，能像第 1 部分那样正常学习。两种形状各训练 3 轮。
+# 输出这个 batch 的平均标签：损失停在标签的方差上（下面会打印出来），降不下去，准确率和瞎猜差不多。
+# 课程的运行结果就是这样：用它自己的读取器，损失一直在 7-10 之间；用 `DataLoader` 训练 3 轮，最后是
+# 8.41-8.51。标签是 `[B, 1]` 时，同一个模型、同一个随机种子、同样的数据，能像第 1 部分那样正常学习。
+# 两种形状各训练 3 轮。修正的办法是 `labels.reshape([-1, 1])`，后面所有实验的数据读取器返回的都是
+# 这种形状。
 
 # %%
 shape_epochs = min(epochs, 3)
@@ -243,4 +291,26 @@ print(f"the labels' variance, where the broadcast loss settles: {np.var(all_labe
 print(f"figure: {live.save(f'{out}/label_shapes.png')}")
 record(out, last_loss=minimal_loss, test_accuracy=minimal_accuracy, flat_loss=by_shape[True][0],
        flat_accuracy=by_shape[True][1], column_loss=by_shape[False][0], column_accuracy=by_shape[False][1],
-       label_variance=np.var(all_labels))  # for the lab report
+       label_variance=np.var(all_labels), photo_prediction=photo_prediction,
+       photo_label=photo_label)  # for the lab report
+
+# %% [markdown] lang="en"
+# ## How this lab differs from the course
+# - paddle.vision reads the IDX files from `source` (offline; the course downloads them), with the `'pil'`
+#   image backend instead of the course's `'cv2'` (opencv is not a dependency).
+# - The photo: the course reads its own `example_0.jpg`, resized to 28x28 and scaled as `1 - im/255`. The
+#   lab draws the first 0 of the test set as a photo and reads it the MNIST way (`digits.preprocess`:
+#   cropped to the ink, fitted into 20x20, centred by mass). To read photos of your own, use lab 04's
+#   `image` or `eval.py --image`.
+# - The `[B]` and `[B, 1]` runs use this lab's loop (paddle.vision's data, batch 16) for 3 epochs. The course
+#   trains with its own loader (batch 100) for 10 epochs, then with a `DataLoader` for 3.
+
+# %% [markdown] lang="zh"
+# ## 与课程的不同
+# - paddle.vision 从 `source` 读取 IDX 文件（离线读取；课程是下载的），图片后端用 `'pil'`，不用课程的
+#   `'cv2'`（本项目不依赖 opencv）。
+# - 照片：课程读的是它自己的 `example_0.jpg`，缩放到 28x28，再按 `1 - im/255` 归一化。本实验把测试集
+#   里的第一个 0 画成照片，再按制作 MNIST 的方式读回来（`digits.preprocess`：裁到笔迹，缩放进 20x20，
+#   按质心居中）。想识别你自己的照片，用实验 04 的 `image` 参数或 `eval.py --image`。
+# - 标签 `[B]` 与 `[B, 1]` 的对比训练用的是本实验的循环（paddle.vision 的数据，batch 16），训练 3 轮。
+#   课程先用自己的数据读取器（batch 100）训练 10 轮，再用 `DataLoader` 训练 3 轮。

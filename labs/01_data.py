@@ -1,36 +1,23 @@
 # %% [markdown] lang="en"
 # # Lab 01 · 数据处理: the course's data loader, checked, and the library's
 #
-# Course section: 【手写数字识别】之数据处理. The course keeps MNIST in one file, `work/mnist.json.gz`:
-# `[train_set, val_set, eval_set]`, each `[imgs, labels]`. Its `load_data(mode)` reads the file, picks a
-# split, checks that images and labels match in number, and returns a generator function that yields
-# batches of 100 (shuffled in train mode; the last partial batch kept). This lab writes that loader out,
-# checks what comes out (machine check, 机器校验), looks at the digits (human check, 人工校验), then shows
-# that the library's loader (`digits.data.load_data`, which every later lab uses) yields the very same
-# batches much faster, and ends with Paddle's own `Dataset`/`DataLoader` (the course's asynchronous variant).
-#
-# **Deviations from the course.** The index list is shuffled with NumPy's RNG (`np.random.shuffle`) rather
-# than Python's `random.shuffle`, so that one seed gives the library's loader the same order; the library
-# returns labels of shape `[B, 1]` (the course's `[B]` makes the MSE loss broadcast, see lab 00); the
-# library parses the JSON once and caches its arrays, where the course parses it for every split.
+# - **Course:** 【手写数字识别】之数据处理.
+# - **You build:** the course's loader `load_data(mode)` for `work/mnist.json.gz` (read, pick a split, shuffle,
+#   batches of 100), then Paddle's own `Dataset` and `DataLoader` (the course's asynchronous variant).
+# - **You will see:** the machine check (机器校验) and the human check (人工校验) of its batches, and the
+#   library's loader, which every later lab uses, yielding the very same batches much faster.
 #
 # As a script: `python labs/01_data.py` (`--help` lists its flags).
 
 # %% [markdown] lang="zh"
 # # 实验 01 · 数据处理：校验课程的数据读取器，再换成共享库的读取器
 #
-# 对应课程章节：【手写数字识别】之数据处理。课程把 MNIST 存在一个文件 `work/mnist.json.gz` 里：
-# 内容是 `[train_set, val_set, eval_set]`，每一部分都是 `[imgs, labels]`。课程的 `load_data(mode)`
-# 读取这个文件，选出其中一个数据集，检查图片和标签的数量是否一致，然后返回一个生成器函数，每次产出
-# 100 个样本的 batch（train 模式下打乱顺序；最后一个不满的 batch 也保留）。本实验把这个数据读取器
-# 写出来，检查它的输出（机器校验），看看这些数字（人工校验），再说明共享库的读取器
-# （`digits.data.load_data`，后面每个实验都用它）产出完全相同的 batch，而且快得多；最后介绍 Paddle
-# 自己的 `Dataset`/`DataLoader`（即课程中的异步数据读取）。
-#
-# **与课程的不同。** 索引列表用 NumPy 的随机数生成器（`np.random.shuffle`）打乱，而不是 Python 的
-# `random.shuffle`，这样同一个随机种子能让共享库的读取器得到相同的顺序；共享库返回的标签形状是
-# `[B, 1]`（课程的 `[B]` 会让均方误差损失发生广播，见实验 00）；共享库只解析一次 JSON 并缓存解析出
-# 的数组，而课程每读一个数据集都要重新解析一次。
+# - **对应课程章节：** 【手写数字识别】之数据处理。
+# - **本实验要做的：** 写出课程的数据读取器 `load_data(mode)`，读取 `work/mnist.json.gz`（读文件、选出
+#   数据集、打乱顺序、每 100 个样本组成一个 batch）；再用 Paddle 自己的 `Dataset` 和 `DataLoader`
+#   （即课程中的异步数据读取）。
+# - **你会看到：** 对读取器产出的 batch 做机器校验和人工校验；共享库的读取器（后面每个实验都用它）
+#   产出完全相同的 batch，而且快得多。
 #
 # 作为脚本运行：`python labs/01_data.py`（`--help` 列出所有参数）。
 
@@ -60,17 +47,20 @@ datafile = ensure_datafile()  # work/mnist.json.gz, or the file MNIST_JSON names
 
 # %% [markdown] lang="en"
 # ## The course's loader
-# `load_data(mode)` reads the whole file, takes one split and returns a generator function: each call
-# starts a new pass (an epoch) that yields `(images [B, 784], labels [B])` batches of 100. Only the
-# training split is shuffled, in a new order every epoch, so that the model does not see the digits in
-# the same sequence each time; valid and eval keep their order. The last, smaller batch is kept.
+# The course keeps MNIST in one file, `work/mnist.json.gz`: `[train_set, val_set, eval_set]`, each
+# `[imgs, labels]`. `load_data(mode)` reads the whole file, takes one split, checks that it has as many
+# labels as images, and returns a generator function: each call starts a new pass (an epoch) that yields
+# `(images [B, 784], labels [B])` batches of 100. Only the training split is shuffled, in a new order every
+# epoch, so that the model does not see the digits in the same sequence each time; valid and eval keep
+# their order. The last, smaller batch is kept.
 
 # %% [markdown] lang="zh"
 # ## 课程的数据读取器
-# `load_data(mode)` 读入整个文件，取出其中一个数据集，返回一个生成器函数：每调用一次，就开始新的
-# 一遍（一轮），产出 100 个样本的 `(images [B, 784], labels [B])` batch。只有训练集打乱顺序，而且
-# 每轮的顺序都不同，这样模型不会每次都按同样的次序看到这些数字；valid 和 eval 保持原来的顺序。
-# 最后那个较小的 batch 也保留。
+# 课程把 MNIST 存在一个文件 `work/mnist.json.gz` 里：内容是 `[train_set, val_set, eval_set]`，每一部分
+# 都是 `[imgs, labels]`。`load_data(mode)` 读入整个文件，取出其中一个数据集，检查图片和标签的数量
+# 是否一致，然后返回一个生成器函数：每调用一次，就开始新的一遍（一轮），产出 100 个样本的
+# `(images [B, 784], labels [B])` batch。只有训练集打乱顺序，而且每轮的顺序都不同，这样模型不会
+# 每次都按同样的次序看到这些数字；valid 和 eval 保持原来的顺序。最后那个较小的 batch 也保留。
 
 # %%
 def load_data(mode="train", datafile="./work/mnist.json.gz", batch_size=100):
@@ -211,13 +201,13 @@ print(f"for the CNN, as classes: images {cnn_images.shape}, labels {class_labels
 # ## The asynchronous variant: `Dataset` and `DataLoader`
 # Paddle's own way: a `paddle.io.Dataset` says how many samples there are and returns one by index;
 # `paddle.io.DataLoader` batches and shuffles them (and can read ahead in worker processes while the
-# model trains).
+# model trains). This is the course's asynchronous variant.
 
 # %% [markdown] lang="zh"
 # ## 异步数据读取：`Dataset` 和 `DataLoader`
 # Paddle 自己的做法：`paddle.io.Dataset` 说明一共有多少个样本，并按索引返回其中一个；
 # `paddle.io.DataLoader` 负责把样本组成 batch、打乱顺序（还可以在模型训练的同时，用子进程提前
-# 读取数据）。
+# 读取数据）。这就是课程中的异步数据读取。
 
 # %%
 loader = paddle.io.DataLoader(MnistDataset("train"), batch_size=100, shuffle=True, drop_last=True)
@@ -226,3 +216,17 @@ print(f"DataLoader: {len(loader)} batches per epoch, images {images.shape}, labe
 record(out, train_images=counts["train"], valid_images=counts["valid"], eval_images=counts["eval"],
        parse_seconds=parse_seconds, same_batches=same, course_epoch_seconds=course_epoch,
        library_epoch_seconds=library_epoch)  # for the lab report
+
+# %% [markdown] lang="en"
+# ## How this lab differs from the course
+# - The index list is shuffled with NumPy's RNG (`np.random.shuffle`) rather than Python's `random.shuffle`,
+#   so that one seed gives the library's loader the same order.
+# - The library returns labels of shape `[B, 1]`: the course's `[B]` makes the MSE loss broadcast (lab 00).
+# - The library parses the JSON once and caches its arrays, where the course parses it for every split.
+
+# %% [markdown] lang="zh"
+# ## 与课程的不同
+# - 索引列表用 NumPy 的随机数生成器（`np.random.shuffle`）打乱，而不是 Python 的 `random.shuffle`，
+#   这样同一个随机种子能让共享库的读取器得到相同的顺序。
+# - 共享库返回的标签形状是 `[B, 1]`：课程的 `[B]` 会让均方误差损失发生广播（见实验 00）。
+# - 共享库只解析一次 JSON 并缓存解析出的数组，而课程每读一个数据集都要重新解析一次。

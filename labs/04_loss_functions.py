@@ -1,66 +1,22 @@
 # %% [markdown] lang="en"
 # # Lab 04 · 损失函数: from regressing the digit to classifying it
 #
-# Course: chapter 2, 【手写数字识别】之损失函数 (COURSE.md, "Lab 4").
-#
-# A digit's label is a category, not a quantity: predicting 3.6 for a 4 says nothing useful. So the CNN
-# gets 10 outputs, one score per digit; softmax turns scores into probabilities, and cross-entropy,
-# -log p(true digit), punishes a confident wrong answer hard. On screen, as the course has them:
-# 1. the worked numbers: softmax([3, 1, -3]) ~ [0.88, 0.12, 0], -log 0.6 = 0.51, -log 0.1 = 2.30,
-#    computed and printed beside the course's, and the plot of log x for x in 0.01..1;
-# 2. the course's three changes from lab 03's regression: `int64` labels, `Linear(980, 10)` as the last
-#    layer (lab 03's CNN with `num_outputs=10`), `F.cross_entropy` as the loss;
-# 3. training with SGD 0.01, batch 100, 10 epochs, the loss printed every 200 batches, then the course's
-#    `evaluation()`: `paddle.metric.accuracy` on each batch, averaged;
-# 4. reading a digit photo with the classifier (yours with `image`).
-#
-# **Deviations from the course.**
-# - The same CNN is also trained as lab 03's regression (MSE, 1 output, rounded) with the same budget, so
-#   the lab shows what the change buys; the course gives no such number (it is homework). The regression
-#   clips the gradient norm at 1.0: without a cure the CNN regressor can stall at the mean (lab 03, whose
-#   other cure, the warm-up, ends lower; clipping keeps every step small, which is enough for a
-#   comparison with the classifier).
-# - The plot shows -log p, the loss, beside the course's log x.
-# - `evaluation()` reads every image: the course's `val_loader` drops the last partial batch
-#   (`drop_last=True`) and averages per-batch accuracies; here the last batch is kept and the average is
-#   weighted by batch size. `acc.numpy()` is a 0-D array since Paddle 2.5, so the course's
-#   `acc_set.extend(acc.numpy())` fails: `float(acc)` instead. It is run on the valid split (the course's)
-#   and the 10,000 eval images.
-# - The loop is `fit()`'s (`digits.training`, the one lab 02 writes out), which also keeps a run folder.
-# - The photo is read by `digits.evaluation.predict_photos` (argmax of the scores; the course: the last of
-#   `np.argsort`, the same digit).
+# - **Course:** 【手写数字识别】之损失函数.
+# - **You build:** lab 03's CNN made a classifier by the course's three changes (`int64` labels,
+#   `Linear(980, 10)` as the last layer, `F.cross_entropy` as the loss), trained as the course trains it.
+# - **You will see:** the course's worked numbers for softmax and -log p, computed; the classifier against
+#   lab 03's regression of the same CNN; the course's `evaluation()`; a digit photo read by the classifier.
 #
 # As a script: `python labs/04_loss_functions.py` (`--help` lists its flags).
 
 # %% [markdown] lang="zh"
 # # 实验 04 · 损失函数：从回归数字到分类数字
 #
-# 对应课程章节：第 2 章，【手写数字识别】之损失函数（见 COURSE.md 的“Lab 4”）。
-#
-# 数字的标签是类别，不是数量：把 4 预测成 3.6 没有什么用。所以 CNN 改为 10 个输出，每个数字一个分数；
-# softmax 把分数变成概率，交叉熵即 -log p(真实数字)，对自信的错误答案惩罚很重。按课程的内容，
-# 本实验依次展示：
-# 1. 课程中算过的数字：softmax([3, 1, -3]) ~ [0.88, 0.12, 0]，-log 0.6 = 0.51，-log 0.1 = 2.30，
-#    算出来与课程的数值并排打印；以及 x 取 0.01..1 时 log x 的曲线；
-# 2. 课程相对实验 03 回归模型的三处改动：标签改为 `int64`，最后一层改为 `Linear(980, 10)`（即实验 03
-#    的 CNN 设 `num_outputs=10`），损失函数改为 `F.cross_entropy`；
-# 3. 训练：SGD 0.01，batch 100，10 轮，每 200 个 batch 打印一次损失；然后用课程的 `evaluation()`
-#    评估：每个 batch 上算 `paddle.metric.accuracy`，再取平均；
-# 4. 用分类器识别一张数字照片（用 `image` 可以换成你自己的照片）。
-#
-# **与课程的不同。**
-# - 同一个 CNN 还按实验 03 的回归方式（均方误差，1 个输出，四舍五入）用相同的训练量训练一次，这样
-#   能看出改成分类带来了什么；课程没有给出这个数字（留作作业）。回归训练把梯度范数裁剪到 1.0：
-#   不加处理的话，CNN 回归模型可能停滞在平均值上（见实验 03；那里的另一个办法，学习率预热，最终
-#   损失更低；梯度裁剪让每一步都很小，用来和分类器比较已经足够）。
-# - 图中除了课程的 log x，还画出了损失 -log p。
-# - `evaluation()` 读取全部图片：课程的 `val_loader` 丢弃最后一个不满的 batch（`drop_last=True`），
-#   并对各个 batch 的准确率直接取平均；这里保留最后一个 batch，按 batch 大小加权平均。从 Paddle 2.5
-#   起 `acc.numpy()` 是 0 维数组，课程的 `acc_set.extend(acc.numpy())` 会报错，这里改用 `float(acc)`。
-#   评估在验证集（课程用的）和 10,000 张测试集（eval）图片上进行。
-# - 训练循环用的是 `fit()` 的（`digits.training`，即实验 02 手写出来的那个），它还会保存一个运行文件夹。
-# - 照片由 `digits.evaluation.predict_photos` 识别（取分数的 argmax；课程取 `np.argsort` 的最后一个，
-#   得到的是同一个数字）。
+# - **对应课程章节：**【手写数字识别】之损失函数。
+# - **本实验要做的：**按课程的三处改动（标签改为 `int64`，最后一层改为 `Linear(980, 10)`，损失函数改为
+#   `F.cross_entropy`），把实验 03 的 CNN 改成分类器，并按课程的方式训练。
+# - **你会看到：**课程中 softmax 和 -log p 的算例，实际算一遍；分类器与同一个 CNN 做回归（实验 03）的对比；
+#   课程的 `evaluation()`；用分类器识别一张数字照片。
 #
 # 作为脚本运行：`python labs/04_loss_functions.py`（`--help` 列出所有参数）。
 
@@ -92,13 +48,14 @@ out = lab_setup("lab04", globals())  # a script's flags replace the values above
 # ## 1. Softmax and cross-entropy, in numbers
 # Softmax turns any ten scores into ten probabilities (positive, summing to 1); the largest score gets the
 # largest share. Cross-entropy is then -log of the probability given to the true digit: 0.51 when it gets
-# 0.6, 2.30 when it gets only 0.1, and without bound as it tends to 0. The course's numbers, computed:
+# 0.6, 2.30 when it gets only 0.1, and without bound as it tends to 0. The course's numbers, computed and
+# printed beside the course's:
 
 # %% [markdown] lang="zh"
 # ## 1. 用数字看 softmax 和交叉熵
 # softmax 把任意十个分数变成十个概率（都为正，加起来等于 1）；分数最大的分到的概率也最大。交叉熵就是
 # 真实数字所得概率的 -log：概率为 0.6 时是 0.51，只有 0.1 时是 2.30，概率趋于 0 时损失无限增大。
-# 下面把课程中的数字算一遍：
+# 下面把课程中的数字算一遍，与课程的数值并排打印：
 
 # %%
 scores = paddle.to_tensor([[3.0, 1.0, -3.0]])
@@ -128,15 +85,25 @@ figure = plot_curves({"log x (the course's plot)": (x, np.log(x)), "-log p, the 
 
 # %% [markdown] lang="en"
 # ## 2. From regression to classification: the course's three changes
-# Everything else (data, CNN body, optimizer, loop) stays as in lab 03. A model that knew nothing and said so
-# would give every digit 0.1 and score -log 0.1 = 2.30; the untrained CNN's random scores are less even than
-# that, so its first loss on a batch is of that order, somewhat higher: a check that the loss is wired right.
+# A digit's label is a category, not a quantity: predicting 3.6 for a 4 says nothing useful. So the course
+# makes three changes to lab 03: `int64` labels (a class index), `Linear(980, 10)` as the last layer (lab 03's
+# CNN with `num_outputs=10`: one score per digit) and `F.cross_entropy` as the loss, which punishes a
+# confident wrong answer hard. Everything else (data, CNN body, optimizer, loop) stays as in lab 03.
+#
+# A model that knew nothing and said so would give every digit 0.1 and score -log 0.1 = 2.30; the untrained
+# CNN's random scores are less even than that, so its first loss on a batch is of that order, somewhat
+# higher: a check that the loss is wired right.
 
 # %% [markdown] lang="zh"
 # ## 2. 从回归到分类：课程的三处改动
-# 其余部分（数据、CNN 主体、优化器、训练循环）都和实验 03 一样。一个什么都不知道、也如实承认的模型，
-# 会给每个数字 0.1 的概率，损失为 -log 0.1 = 2.30；未训练的 CNN 给出的随机分数没有那么均匀，所以它
-# 在一个 batch 上的初始损失在这个量级，略高一些：这可以用来检查损失函数接得对不对。
+# 数字的标签是类别，不是数量：把 4 预测成 3.6 没有什么用。所以课程在实验 03 的基础上改了三处：标签改为
+# `int64`（类别的编号），最后一层改为 `Linear(980, 10)`（即实验 03 的 CNN 设 `num_outputs=10`：每个数字
+# 一个分数），损失函数改为 `F.cross_entropy`，它对自信的错误答案惩罚很重。其余部分（数据、CNN 主体、
+# 优化器、训练循环）都和实验 03 一样。
+#
+# 一个什么都不知道、也如实承认的模型，会给每个数字 0.1 的概率，损失为 -log 0.1 = 2.30；未训练的 CNN
+# 给出的随机分数没有那么均匀，所以它在一个 batch 上的初始损失在这个量级，略高一些：这可以用来检查
+# 损失函数接得对不对。
 
 # %%
 labels_dtype = "int64"                          # 1. a label is a class index, not a number to regress
@@ -156,13 +123,15 @@ print(f"untrained, on one batch: cross-entropy {first_loss:.4f} (a guess giving 
 # %% [markdown] lang="en"
 # ## 3. Training, regression against classification
 # First the baseline: lab 03's regression of the same CNN (one output, MSE against the digit's value, the
-# prediction rounded to score it), with the course's SGD 0.01 and the same number of epochs. The curves below
-# the cell are drawn as it trains.
+# prediction rounded to score it; its gradient clipped, see the end of the lab), trained as the course trains
+# its classifier: SGD 0.01, batch 100, `epochs` epochs (the course's 10), the loss printed every 200 batches.
+# The curves below the cell are drawn as it trains.
 
 # %% [markdown] lang="zh"
 # ## 3. 训练：回归与分类对比
 # 先训练基线：像实验 03 那样用同一个 CNN 做回归（一个输出，与数字的值计算均方误差，预测值四舍五入
-# 后计分），使用课程的 SGD 0.01 和相同的训练轮数。单元格下方的曲线随训练实时绘制。
+# 后计分；梯度做了裁剪，见实验末尾），训练方式与课程训练分类器时相同：SGD 0.01，batch 100，训练
+# `epochs` 轮（课程是 10 轮），每 200 个 batch 打印一次损失。单元格下方的曲线随训练实时绘制。
 
 # %%
 def config(loss):
@@ -190,12 +159,14 @@ print(f"  {'classification (softmax + CE)':38s} eval accuracy {100 * classificat
 
 # %% [markdown] lang="en"
 # ## 4. The course's evaluation()
-# The course scores the classifier with `paddle.metric.accuracy`, batch by batch. It must agree with the
-# library's `evaluate()` (the numbers `fit()` printed): a second, independent count of the same thing.
+# The course scores the classifier with `paddle.metric.accuracy`, batch by batch, and averages the batches'
+# accuracies. It is run here on the valid split (the course's) and on the 10,000 eval images. It must agree
+# with the library's `evaluate()` (the numbers `fit()` printed): a second, independent count of the same thing.
 
 # %% [markdown] lang="zh"
 # ## 4. 课程的 evaluation()
-# 课程用 `paddle.metric.accuracy` 逐个 batch 给分类器计分。结果必须与共享库的 `evaluate()`（也就是
+# 课程用 `paddle.metric.accuracy` 逐个 batch 给分类器计分，再对各个 batch 的准确率取平均。这里在验证集
+# （课程用的）和 10,000 张测试集（eval）图片上各算一次。结果必须与共享库的 `evaluate()`（也就是
 # `fit()` 打印的数字）一致：这是对同一件事的第二次独立计数。
 
 # %%
@@ -246,3 +217,35 @@ paths = image or [digit_photo(eval_digit(), f"{out}/photo.png")]
 predicted = predict_photos(classifier, "ce", paths, None, f"{out}/photos.png")  # None: the course data file
 record(out, classification_accuracy=classification.eval["accuracy"], regression_accuracy=regression.eval["accuracy"],
        evaluation_equals_evaluate=all(agree), softmax_top=probabilities.numpy()[0, 0])  # for the lab report
+
+# %% [markdown] lang="en"
+# ## How this lab differs from the course
+# - The same CNN is also trained as lab 03's regression (MSE, 1 output, rounded) with the same budget, so
+#   the lab shows what the change buys; the course gives no such number (it is homework). The regression
+#   clips the gradient norm at 1.0: without a cure the CNN regressor can stall at the mean (lab 03, whose
+#   other cure, the warm-up, ends lower; clipping keeps every step small, which is enough for a
+#   comparison with the classifier).
+# - The plot shows -log p, the loss, beside the course's log x.
+# - `evaluation()` reads every image: the course's `val_loader` drops the last partial batch
+#   (`drop_last=True`) and averages per-batch accuracies; here the last batch is kept and the average is
+#   weighted by batch size. `acc.numpy()` is a 0-D array since Paddle 2.5, so the course's
+#   `acc_set.extend(acc.numpy())` fails: `float(acc)` instead. Besides the course's valid split, it also
+#   scores the 10,000 eval images.
+# - The loop is `fit()`'s (`digits.training`, the one lab 02 writes out), which also keeps a run folder.
+# - The photo is read by `digits.evaluation.predict_photos` (argmax of the scores; the course: the last of
+#   `np.argsort`, the same digit).
+
+# %% [markdown] lang="zh"
+# ## 与课程的不同
+# - 同一个 CNN 还按实验 03 的回归方式（均方误差，1 个输出，四舍五入）用相同的训练量训练一次，这样
+#   能看出改成分类带来了什么；课程没有给出这个数字（留作作业）。回归训练把梯度范数裁剪到 1.0：
+#   不加处理的话，CNN 回归模型可能停滞在平均值上（见实验 03；那里的另一个办法，学习率预热，最终
+#   损失更低；梯度裁剪让每一步都很小，用来和分类器比较已经足够）。
+# - 图中除了课程的 log x，还画出了损失 -log p。
+# - `evaluation()` 读取全部图片：课程的 `val_loader` 丢弃最后一个不满的 batch（`drop_last=True`），
+#   并对各个 batch 的准确率直接取平均；这里保留最后一个 batch，按 batch 大小加权平均。从 Paddle 2.5
+#   起 `acc.numpy()` 是 0 维数组，课程的 `acc_set.extend(acc.numpy())` 会报错，这里改用 `float(acc)`。
+#   除了课程用的验证集，还在 10,000 张测试集（eval）图片上评估。
+# - 训练循环用的是 `fit()` 的（`digits.training`，即实验 02 手写出来的那个），它还会保存一个运行文件夹。
+# - 照片由 `digits.evaluation.predict_photos` 识别（取分数的 argmax；课程取 `np.argsort` 的最后一个，
+#   得到的是同一个数字）。

@@ -1,46 +1,22 @@
 # %% [markdown] lang="en"
 # # Lab 05 · 优化算法: optimizers and the learning rate
 #
-# Course: chapter 2, 【手写数字识别】之优化算法 (COURSE.md, "Lab 5"). The model is lab 04's classifier (the
-# CNN with 10 outputs, cross-entropy, batch 100); what changes is the line that builds the optimizer.
-# 1. The learning rate: `paddle.optimizer.SGD(learning_rate=0.001, parameters=model.parameters())`, the
-#    course's choice, and its two commented-out alternatives 0.0001 and 0.01, 10 epochs each.
-# 2. The optimizer, 3 epochs each, at the course's lr 0.01: SGD, `Momentum(momentum=0.9)`, Adagrad, Adam.
-#
-# The course prints no numbers here and leaves the verdict as homework (作业2-3: judge by the loss
-# trend). The lab draws each comparison's loss curves and prints the final train loss and the valid
-# accuracy of every run.
-#
-# **Deviations from the course.**
-# - The course runs one setting per edit of the script; here every setting runs in one go, each from the
-#   same seed (same initial weights and batch order), so only the optimizer differs.
-# - Adam is also run at 0.001: 0.01 is aggressive for Adam, and 0.001 is its usual rate (train.py's).
-# - Every run is scored on the valid split, which the course's optimizer code does not do.
-# - The loop is lab 02's steps (`digits.training.train_step`) written out here, not `fit()`: `fit()` builds
-#   its optimizer from a name, and this lab is about building it.
+# - **Course:** 【手写数字识别】之优化算法.
+# - **You build:** lab 04's classifier trained with each optimizer the course writes: SGD at three learning
+#   rates, then SGD, Momentum, Adagrad and Adam, every run from the same seed.
+# - **You will see:** each comparison's loss curves and every run's final train loss and valid accuracy, to
+#   answer the course's homework (作业2-3): which learning rate, and which optimizer, works best?
 #
 # As a script: `python labs/05_optimizers.py` (`--help` lists its flags).
 
 # %% [markdown] lang="zh"
 # # 实验 05 · 优化算法：优化器与学习率
 #
-# 对应课程章节：第 2 章，【手写数字识别】之优化算法（见 COURSE.md 的“Lab 5”）。模型是实验 04 的分类器
-# （10 个输出的 CNN，交叉熵，batch 100）；变化的只是创建优化器的那一行。
-# 1. 学习率：课程选用 `paddle.optimizer.SGD(learning_rate=0.001, parameters=model.parameters())`，
-#    另外两种被注释掉的选择是 0.0001 和 0.01，各训练 10 轮。
-# 2. 优化器：在课程的学习率 0.01 下，比较 SGD、`Momentum(momentum=0.9)`、Adagrad、Adam，各训练 3 轮。
-#
-# 课程在这里没有打印任何数字，结论留作作业（作业 2-3：根据损失的变化趋势判断）。本实验为每组对比
-# 画出损失曲线，并打印每次训练最终的训练损失和验证集准确率。
-#
-# **与课程的不同。**
-# - 课程每改一次脚本只跑一种设置；这里所有设置一次跑完，每次都从同一个随机种子开始（相同的初始权重
-#   和 batch 顺序），所以唯一的不同是优化器。
-# - Adam 还在 0.001 下跑了一次：0.01 对 Adam 来说偏激进，0.001 才是它常用的学习率（train.py 用的
-#   也是它）。
-# - 每次训练都在验证集上计分，课程的优化器代码没有这一步。
-# - 训练循环是把实验 02 的步骤（`digits.training.train_step`）在这里写出来，而不是用 `fit()`：`fit()`
-#   根据名字创建优化器，而本实验讲的正是怎样创建优化器。
+# - **对应课程章节：**【手写数字识别】之优化算法。
+# - **本实验要做的：**用课程写出的每一种优化器训练实验 04 的分类器：先是三种学习率下的 SGD，再是 SGD、
+#   Momentum、Adagrad 和 Adam，每次都从同一个随机种子开始。
+# - **你会看到：**每组对比的损失曲线，以及每次训练最终的训练损失和验证集准确率，用来回答课程的作业
+#   （作业 2-3）：哪个学习率、哪种优化器效果最好？
 #
 # 作为脚本运行：`python labs/05_optimizers.py`（`--help` 列出所有参数）。
 
@@ -73,12 +49,18 @@ if quick:
 
 # %% [markdown] lang="en"
 # ## 1. The learning rate
+# The model is lab 04's classifier (the CNN with 10 outputs, cross-entropy, batch 100); what changes from run
+# to run is the line that builds the optimizer.
+#
 # The course builds SGD at 0.001 and leaves 0.0001 and 0.01 commented out. Each step moves the weights by
 # the learning rate times the gradient: too small and training crawls, too large and it overshoots. Each
 # setting is a function that builds the optimizer for a new model's parameters:
 
 # %% [markdown] lang="zh"
 # ## 1. 学习率
+# 模型是实验 04 的分类器（10 个输出的 CNN，交叉熵，batch 100）；每次训练之间变化的只是创建优化器的
+# 那一行。
+#
 # 课程创建学习率为 0.001 的 SGD，并把 0.0001 和 0.01 注释掉。每一步，权重移动的量是学习率乘以梯度：
 # 太小，训练慢得像爬；太大，就会冲过头。每种设置是一个函数，为新模型的参数创建优化器：
 
@@ -174,13 +156,14 @@ def compare(title, settings, epochs, figure):
 
 # %% [markdown] lang="en"
 # ## Run 1: SGD at three learning rates
-# Homework 2-3 asks which learning rate is best, judged by the loss trend: look at how fast each curve falls,
-# and where it is after the same number of epochs.
+# Each rate trains for `lr_epochs` epochs (the course's 10). Homework 2-3 asks which learning rate is best,
+# judged by the loss trend: look at how fast each curve falls, and where it is after the same number of
+# epochs.
 
 # %% [markdown] lang="zh"
 # ## 运行 1：三种学习率下的 SGD
-# 作业 2-3 问哪个学习率最好，根据损失的变化趋势判断：看每条曲线下降得多快，以及训练相同轮数后停在
-# 哪里。
+# 每种学习率训练 `lr_epochs` 轮（课程是 10 轮）。作业 2-3 问哪个学习率最好，根据损失的变化趋势判断：
+# 看每条曲线下降得多快，以及训练相同轮数后停在哪里。
 
 # %%
 started = time.perf_counter()
@@ -188,13 +171,15 @@ figure = compare("SGD at three learning rates", LEARNING_RATES, lr_epochs, "lear
 
 # %% [markdown] lang="en"
 # ## Run 2: the optimizers at lr 0.01
-# Same question for the optimizers. A rate suits one optimizer and not another: Adam's adaptive steps make
-# 0.01 aggressive, hence the extra run at 0.001.
+# Same question for the optimizers, each trained for `epochs` epochs (the course's 3) at the course's
+# lr 0.01. A rate suits one optimizer and not another: Adam's adaptive steps make 0.01 aggressive, hence the
+# extra run at 0.001.
 
 # %% [markdown] lang="zh"
 # ## 运行 2：学习率 0.01 下的各个优化器
-# 对优化器问同样的问题。适合一个优化器的学习率不一定适合另一个：Adam 的步长是自适应的，0.01 对它
-# 来说偏激进，所以另外在 0.001 下多跑了一次。
+# 对优化器问同样的问题，每种优化器都在课程的学习率 0.01 下训练 `epochs` 轮（课程是 3 轮）。适合一个
+# 优化器的学习率不一定适合另一个：Adam 的步长是自适应的，0.01 对它来说偏激进，所以另外在 0.001 下
+# 多跑了一次。
 
 # %%
 figure = compare("four optimizers", OPTIMIZERS, epochs, "optimizers")
@@ -206,3 +191,27 @@ record(out, sgd_lr1e4=valid_accuracy["learning_rates", "SGD", 0.0001],
        sgd=valid_accuracy["optimizers", "SGD", 0.01], momentum=valid_accuracy["optimizers", "Momentum", 0.01],
        adagrad=valid_accuracy["optimizers", "Adagrad", 0.01], adam=valid_accuracy["optimizers", "Adam", 0.01],
        adam_lr1e3=valid_accuracy["optimizers", "Adam", 0.001])  # for the lab report
+
+# %% [markdown] lang="en"
+# ## How this lab differs from the course
+# - The course prints no numbers here and leaves the verdict as homework (作业2-3: judge by the loss trend).
+#   The lab prints a row per run and draws the curves; the lab report (report/README.md) holds the full
+#   run's numbers.
+# - The course runs one setting per edit of the script; here every setting runs in one go, each from the
+#   same seed (same initial weights and batch order), so only the optimizer differs.
+# - Adam is also run at 0.001: 0.01 is aggressive for Adam, and 0.001 is its usual rate (train.py's).
+# - Every run is scored on the valid split, which the course's optimizer code does not do.
+# - The loop is lab 02's steps (`digits.training.train_step`) written out here, not `fit()`: `fit()` builds
+#   its optimizer from a name, and this lab is about building it.
+
+# %% [markdown] lang="zh"
+# ## 与课程的不同
+# - 课程在这里没有打印任何数字，结论留作作业（作业 2-3：根据损失的变化趋势判断）。本实验每次训练打印
+#   一行结果并画出曲线；完整运行的数字见实验报告（report/README.md）。
+# - 课程每改一次脚本只跑一种设置；这里所有设置一次跑完，每次都从同一个随机种子开始（相同的初始权重
+#   和 batch 顺序），所以唯一的不同是优化器。
+# - Adam 还在 0.001 下跑了一次：0.01 对 Adam 来说偏激进，0.001 才是它常用的学习率（train.py 用的
+#   也是它）。
+# - 每次训练都在验证集上计分，课程的优化器代码没有这一步。
+# - 训练循环是把实验 02 的步骤（`digits.training.train_step`）在这里写出来，而不是用 `fit()`：`fit()`
+#   根据名字创建优化器，而本实验讲的正是怎样创建优化器。

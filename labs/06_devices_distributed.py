@@ -1,72 +1,24 @@
 # %% [markdown] lang="en"
 # # Lab 06 · 资源配置: devices, and data-parallel training on several processes
 #
-# Course: chapter 2, 【手写数字识别】之资源配置 (COURSE.md, "Lab 7" and §5; the course numbers it section 7).
-# On screen, as the course writes them:
-# 1. The course's `train()` for data parallelism: `dist.init_parallel_env()` joins the processes,
-#    `paddle.DataParallel(model)` averages the gradients across them (and starts every process from rank
-#    0's weights), and each process reads its own shard of every epoch through
-#    `paddle.io.DistributedBatchSampler`, the course's recommendation (without it every process would read
-#    the whole data). The course's CNN classifier, Adam, batch 100, 5 epochs.
-# 2. The device: `paddle.set_device('gpu:0')` or `'cpu'`, before the model is built. The course's own run
-#    of it prints "ValueError: ... PaddlePaddle is not compiled with CUDA"; the lab guards it with
-#    `paddle.is_compiled_with_cuda()`, as the course's porting notes advise, and shows that error too.
-# 3. `train()` run three ways: in this one process; in 2 processes started by
-#    `paddle.distributed.spawn(train, nprocs=2)`; in 2 started by
-#    `python -m paddle.distributed.launch --nproc_per_node 2 this-file`, which writes each rank's output to
-#    `log/workerlog.N`. The lab compares wall time and eval accuracy, and checks that the ranks end with
-#    identical weights.
-#
-# **Deviations from the course.**
-# - This machine has no GPU and its Paddle is CPU-only, so the processes are CPU processes talking over
-#   gloo (spawn's `backend="gloo"`; launch picks it itself) instead of GPUs over NCCL. The GPU lines
-#   (`set_device('gpu')`, `launch --devices 0,1`, spawn backend `"nccl"`) are written in but untested here.
-# - `launch --gpus '0,1'` is `--devices 0,1` in Paddle 3, and spawn's `selelcted_gpus` (a typo in the
-#   course) is `gpus`.
-# - Adam at lr 0.001, not the course's 0.01: lab 05 finds 0.01 too aggressive for Adam (lower accuracy on
-#   the full data; on the tests' small data it may not learn at all in one epoch).
-# - Two processes at batch 100 take 200 images per step, so an epoch has half as many steps; expect a
-#   slightly different accuracy after the same number of epochs. The sampler's shuffle is set by the
-#   epoch number (`set_epoch`), the same on every rank; `seed` sets the initial weights.
-# - Each process trains with lab 02's step (`digits.training.train_step`) and is scored with lab 04's
-#   evaluation (`digits.training.evaluate`); train.py does all of this with `--device` and under launch.
-# - Paddle 3.3's `init_parallel_env` prints the flags it found changed; the lab hides that banner.
-# - The cells that act sit under `if __name__ == "__main__":`, and in a notebook spawn runs through the
-#   lab's script: multiprocessing's rule, explained before step 3.
+# - **Course:** 【手写数字识别】之资源配置 (the course's section 7).
+# - **You build:** the course's data-parallel `train()` (`init_parallel_env`, `DataParallel`, a
+#   `DistributedBatchSampler` shard per process), and a device choice guarded by `is_compiled_with_cuda()`.
+# - **You will see:** the course's CUDA error on a CPU-only build; `train()` run in one process, in 2 started
+#   by `paddle.distributed.spawn` and in 2 by `paddle.distributed.launch`: wall time, eval accuracy, and
+#   whether the ranks end with identical weights.
 #
 # As a script: `python labs/06_devices_distributed.py` (`--help` lists its flags).
 
 # %% [markdown] lang="zh"
 # # 实验 06 · 资源配置：设备，以及多进程数据并行训练
 #
-# 对应课程章节：第 2 章【手写数字识别】之资源配置（课程第 7 节；见 COURSE.md 的“Lab 7”和 §5）。
-# 下面按课程的写法逐一展示：
-# 1. 课程用于数据并行的 `train()`：`dist.init_parallel_env()` 把各个进程连接起来，
-#    `paddle.DataParallel(model)` 在进程之间对梯度求平均（并让每个进程都从 rank 0 的权重开始），
-#    每个进程通过 `paddle.io.DistributedBatchSampler` 读取每一轮数据中属于自己的那一份。这是课程推荐的做法
-#    （不用它，每个进程都会读取全部数据）。模型是课程的 CNN 分类器，优化器 Adam，batch 100，训练 5 轮。
-# 2. 设备：在构建模型之前调用 `paddle.set_device('gpu:0')` 或 `'cpu'`。课程自己运行这一步，输出的是
-#    “ValueError: ... PaddlePaddle is not compiled with CUDA”。本实验按课程移植说明的建议，先用
-#    `paddle.is_compiled_with_cuda()` 判断，同时也把这个报错展示出来。
-# 3. 用三种方式运行 `train()`：在当前这一个进程里；用 `paddle.distributed.spawn(train, nprocs=2)` 启动
-#    2 个进程；用 `python -m paddle.distributed.launch --nproc_per_node 2 this-file` 启动 2 个进程，
-#    它把每个 rank 的输出写到 `log/workerlog.N`。本实验比较墙钟时间和测试集准确率，并检查各个 rank
-#    最后的权重是否完全相同。
-#
-# **与课程的不同。**
-# - 这台机器没有 GPU，装的 Paddle 也只支持 CPU，所以这些进程都是 CPU 进程，通过 gloo 通信
-#   （spawn 指定 `backend="gloo"`；launch 自己会选），而不是多块 GPU 通过 NCCL 通信。GPU 的写法
-#   （`set_device('gpu')`、`launch --devices 0,1`、spawn 的 backend `"nccl"`）都写进了代码，但这里没有测试过。
-# - `launch --gpus '0,1'` 在 Paddle 3 中是 `--devices 0,1`；spawn 的 `selelcted_gpus`（课程里的笔误）现在是 `gpus`。
-# - Adam 的学习率用 0.001，不用课程的 0.01：实验 05 发现 0.01 对 Adam 来说太激进（在完整数据上准确率更低；
-#   在自动测试用的小数据上，一轮之内可能什么也学不到）。
-# - 两个进程各取 batch 100，每一步共用 200 张图片，所以一轮的步数减半；训练同样的轮数后，准确率会略有不同。
-#   采样器的打乱顺序由轮次编号决定（`set_epoch`），每个 rank 都一样；`seed` 决定初始权重。
-# - 每个进程用实验 02 的训练步（`digits.training.train_step`）训练，用实验 04 的评估方法
-#   （`digits.training.evaluate`）打分；train.py 也能做这些：用 `--device` 选设备，也可以在 launch 下运行。
-# - Paddle 3.3 的 `init_parallel_env` 会打印它发现被改动过的 flag；本实验把这段提示隐藏了。
-# - 真正执行操作的单元格都放在 `if __name__ == "__main__":` 之下；在笔记本里，spawn 要通过本实验的脚本来运行。
-#   这是 multiprocessing 的规则，第 3 步之前会解释。
+# - **对应课程章节：**【手写数字识别】之资源配置（课程第 7 节）。
+# - **本实验要做的：**课程用于数据并行的 `train()`（`init_parallel_env`、`DataParallel`，每个进程用
+#   `DistributedBatchSampler` 取自己的一份数据），以及先用 `is_compiled_with_cuda()` 判断再选设备。
+# - **你会看到：**在只支持 CPU 的 Paddle 上，课程那行代码报出的 CUDA 错误；`train()` 在一个进程里、
+#   在 `paddle.distributed.spawn` 启动的 2 个进程里、在 `paddle.distributed.launch` 启动的 2 个进程里
+#   各运行一次：墙钟时间、测试集准确率，以及各个 rank 最后的权重是否完全相同。
 #
 # 作为脚本运行：`python labs/06_devices_distributed.py`（`--help` 列出所有参数）。
 
@@ -121,9 +73,11 @@ if __name__ == "__main__":
 #   `backward()` it averages each gradient over the ranks, so every rank takes the same step and the copies
 #   stay identical;
 # - `DistributedBatchSampler` gives rank r its own half (with 2 ranks) of every epoch's shuffled order, so
-#   together the ranks read the data once per epoch, each at half the steps.
+#   together the ranks read the data once per epoch, each at half the steps. The course recommends it:
+#   without it every process would read the whole data.
 #
-# Alone (world size 1) it is plain training: no `init_parallel_env`, no wrapper, the whole data.
+# Alone (world size 1) it is plain training: no `init_parallel_env`, no wrapper, the whole data. The rest is
+# the course's: the CNN classifier, Adam, batch 100, `epochs` epochs (the course's 5).
 
 # %% [markdown] lang="zh"
 # ## 1. 课程的 train()：数据并行训练中的一个进程
@@ -132,9 +86,11 @@ if __name__ == "__main__":
 # - `DataParallel` 包装模型：构造时把 rank 0 的权重复制到每个 rank；在 `backward()` 中把每个梯度在各个 rank
 #   之间求平均。于是每个 rank 走的是同样的一步，各份模型始终保持一致；
 # - `DistributedBatchSampler` 把每一轮打乱后的顺序分给各个 rank，rank r 拿到属于自己的一半（2 个 rank 时）。
-#   所以每一轮所有 rank 合起来正好把数据读一遍，每个 rank 只走一半的步数。
+#   所以每一轮所有 rank 合起来正好把数据读一遍，每个 rank 只走一半的步数。这是课程推荐的做法：不用它，
+#   每个进程都会读取全部数据。
 #
 # 单独运行时（world size 为 1）就是普通的训练：不调用 `init_parallel_env`，不包装模型，读取全部数据。
+# 其余都和课程一样：CNN 分类器，优化器 Adam，batch 100，训练 `epochs` 轮（课程是 5 轮）。
 
 # %%
 def train(epochs, seed, onednn=True, use_gpu=False):
@@ -228,15 +184,19 @@ if worker:  # a process the lab started itself (one of launch's ranks, or a note
 
 # %% [markdown] lang="en"
 # ## 2. The device
-# `paddle.set_device` chooses where tensors live and kernels run; it goes before the model is built. The
-# course calls `set_device('gpu:0')` unguarded, and on a build without CUDA that is its printed output: a
-# ValueError. Guarded by `is_compiled_with_cuda()` (and a GPU being visible) the same lab runs anywhere.
+# `paddle.set_device` chooses where tensors live and kernels run (`'gpu:0'` or `'cpu'`); it goes before the
+# model is built. The course calls `set_device('gpu:0')` unguarded, and on a build without CUDA that is its
+# printed output: "ValueError: ... PaddlePaddle is not compiled with CUDA". Guarded by
+# `is_compiled_with_cuda()` (and a GPU being visible) the same lab runs anywhere; on a CPU-only build the cell
+# also makes the unguarded call, to show the course's error.
 
 # %% [markdown] lang="zh"
 # ## 2. 设备
-# `paddle.set_device` 决定张量放在哪里、kernel 在哪里运行；它要在构建模型之前调用。课程直接调用
-# `set_device('gpu:0')`，不做任何判断；在没有编译 CUDA 的 Paddle 上，课程打印出来的就是一个 ValueError。
-# 先用 `is_compiled_with_cuda()`（以及是否能看到 GPU）判断一下，同一个实验在哪里都能运行。
+# `paddle.set_device` 决定张量放在哪里、kernel 在哪里运行（`'gpu:0'` 或 `'cpu'`）；它要在构建模型之前调用。
+# 课程直接调用 `set_device('gpu:0')`，不做任何判断；在没有编译 CUDA 的 Paddle 上，课程打印出来的就是
+# “ValueError: ... PaddlePaddle is not compiled with CUDA”。先用 `is_compiled_with_cuda()`（以及是否能看到
+# GPU）判断一下，同一个实验在哪里都能运行；在只支持 CPU 的 Paddle 上，这个单元格还会不加判断地调用一次，
+# 把课程的报错展示出来。
 
 # %%
 if __name__ == "__main__":
@@ -354,3 +314,38 @@ if __name__ == "__main__":
            spawn_seconds=runs["2, spawn"][0], launch_seconds=runs["2, launch"][0],
            ranks_same_weights=all(len({r["checksum"] for r in ranks}) == 1 for _, ranks in runs.values()),
            spawn_equals_launch=spawned == launched)  # for the lab report
+
+# %% [markdown] lang="en"
+# ## How this lab differs from the course
+# - This machine has no GPU and its Paddle is CPU-only, so the processes are CPU processes talking over
+#   gloo (spawn's `backend="gloo"`; launch picks it itself) instead of GPUs over NCCL. The GPU lines
+#   (`set_device('gpu')`, `launch --devices 0,1`, spawn backend `"nccl"`) are written in but untested here.
+# - `launch --gpus '0,1'` is `--devices 0,1` in Paddle 3, and spawn's `selelcted_gpus` (a typo in the
+#   course) is `gpus`.
+# - Adam at lr 0.001, not the course's 0.01: 0.01 is too aggressive for Adam (in lab 05's full run, in the
+#   lab report report/README.md, it ends below 0.001; on the tests' small data it may not learn at all in
+#   one epoch).
+# - Two processes at batch 100 take 200 images per step, so an epoch has half as many steps; expect a
+#   slightly different accuracy after the same number of epochs. The sampler's shuffle is set by the
+#   epoch number (`set_epoch`), the same on every rank; `seed` sets the initial weights.
+# - Each process trains with lab 02's step (`digits.training.train_step`) and is scored with lab 04's
+#   evaluation (`digits.training.evaluate`); train.py does all of this with `--device` and under launch.
+# - Paddle 3.3's `init_parallel_env` prints the flags it found changed; the lab hides that banner.
+# - The cells that act sit under `if __name__ == "__main__":`, and in a notebook spawn runs through the
+#   lab's script: multiprocessing's rule, explained in "How the processes start".
+
+# %% [markdown] lang="zh"
+# ## 与课程的不同
+# - 这台机器没有 GPU，装的 Paddle 也只支持 CPU，所以这些进程都是 CPU 进程，通过 gloo 通信
+#   （spawn 指定 `backend="gloo"`；launch 自己会选），而不是多块 GPU 通过 NCCL 通信。GPU 的写法
+#   （`set_device('gpu')`、`launch --devices 0,1`、spawn 的 backend `"nccl"`）都写进了代码，但这里没有测试过。
+# - `launch --gpus '0,1'` 在 Paddle 3 中是 `--devices 0,1`；spawn 的 `selelcted_gpus`（课程里的笔误）现在是 `gpus`。
+# - Adam 的学习率用 0.001，不用课程的 0.01：0.01 对 Adam 来说太激进（实验 05 的完整运行中，它的结果不如
+#   0.001，数字见实验报告 report/README.md；在自动测试用的小数据上，一轮之内可能什么也学不到）。
+# - 两个进程各取 batch 100，每一步共用 200 张图片，所以一轮的步数减半；训练同样的轮数后，准确率会略有不同。
+#   采样器的打乱顺序由轮次编号决定（`set_epoch`），每个 rank 都一样；`seed` 决定初始权重。
+# - 每个进程用实验 02 的训练步（`digits.training.train_step`）训练，用实验 04 的评估方法
+#   （`digits.training.evaluate`）打分；train.py 也能做这些：用 `--device` 选设备，也可以在 launch 下运行。
+# - Paddle 3.3 的 `init_parallel_env` 会打印它发现被改动过的 flag；本实验把这段提示隐藏了。
+# - 真正执行操作的单元格都放在 `if __name__ == "__main__":` 之下；在笔记本里，spawn 要通过本实验的脚本来运行。
+#   这是 multiprocessing 的规则，见“进程是怎样启动的”一节。

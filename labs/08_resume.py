@@ -1,75 +1,23 @@
 # %% [markdown] lang="en"
 # # Lab 08 · 恢复训练: resuming training exactly where it stopped
 #
-# Course section: 恢复训练 (the course's Lab 9). A long run can be cut short (a closed
-# notebook, a session limit). The course saves, after every epoch, the model's and the optimizer's state
-# with `paddle.save` (`checkpoint/mnist_epoch{i}.pdparams` and `.pdopt`), and to resume builds the model
-# and optimizer anew, `paddle.load`s an epoch's files and hands them to `model.set_state_dict` and
-# `opt.set_state_dict`. This lab writes that loop out: it trains N epochs straight, then trains N/2 in a
-# new run, "stops", resumes a third run from the saved files, and checks that the resumed run's losses
-# and final weights equal the uninterrupted run's bit for bit. Then it shows that the library does the
-# same: `python train.py --stop-after N/2`, then `python train.py --resume RUN`, ends with the same
-# weights as this lab's uninterrupted loop.
-#
-# The course's setting: the CNN, Momentum 0.9, the learning rate decaying polynomially from 0.01 to
-# 0.001 over the run. Bit for bit needs everything that decides the next step restored:
-# - the weights (`.pdparams`) and the optimizer's state (`.pdopt`): Momentum's velocities and, inside it
-#   under `"LR_Scheduler"`, the schedule's position (`last_epoch`, `last_lr`);
-# - the random generators: the loader shuffles with NumPy's global RNG and dropout draws from
-#   Paddle's, so their states are saved beside (`.rng`) and set back on resume.
-#
-# **Deviations from the course.**
-# - The schedule is stepped after every batch. The course never calls `lr.step()`, so its learning
-#   rate stays at 0.01 and its `.pdopt` saves an unused schedule; stepping it is what makes restoring
-#   the schedule matter (the test: the learning rate at the end is 0.001).
-# - Batch 100 with a seeded shuffle (`seed_everything`), not the course's batch 32 without shuffling:
-#   the project's batch, and the shuffle makes restoring the RNG part of the lesson. The course's
-#   `Uniform[-1, 1]` global initializer is not used (Paddle's default, as in every other lab).
-# - The course's `train()` saves the global `model` and `opt`, not the trainer's own; here the loop saves
-#   what it trains. The course resumes in the notebook's process; Paddle 3 names parameters and
-#   optimizer slots by a process-wide counter and `opt.set_state_dict` asserts the names match, so each
-#   run here is built inside `paddle.utils.unique_name.guard()`, as a fresh process would be.
-# - At least 2 epochs (one before the interruption, one after), also with `quick`.
-# - The library keeps one checkpoint unit per run (`RUN/checkpoints/epoch-NNNN/`: weights, optimizer,
-#   RNG states, epoch and step, with a manifest, written atomically, the two newest kept) instead of
-#   two loose files per epoch: a kill mid-write then never leaves a half-written pair, and `--resume`
-#   finds the newest good one by itself.
+# - **Course:** 【手写数字识别】之恢复训练 (the course's Lab 9).
+# - **You build:** the course's loop that saves the model's and the optimizer's state after every epoch
+#   (`paddle.save`) and its resume (`paddle.load`, `set_state_dict`); then the same with `train.py
+# --stop-after` and `--resume`.
+# - **You will see:** a run stopped halfway and resumed whose losses and final weights equal an
+#   uninterrupted run's bit for bit, and the library's stopped and resumed run ending on the same weights.
 #
 # As a script: `python labs/08_resume.py` (`--help` lists its flags).
 
 # %% [markdown] lang="zh"
 # # 实验 08 · 恢复训练：从中断的地方精确地接着训练
 #
-# 对应课程章节：【手写数字识别】之恢复训练（课程第 9 节）。长时间的训练可能中途被打断（笔记本被关掉，会话到了
-# 时限）。课程在每一轮之后用 `paddle.save` 保存模型和优化器的状态（`checkpoint/mnist_epoch{i}.pdparams` 和
-# `.pdopt`）；恢复时重新构建模型和优化器，用 `paddle.load` 读入某一轮的文件，再交给 `model.set_state_dict` 和
-# `opt.set_state_dict`。本实验把这个流程写出来：先不中断地训练 N 轮；再开始一次新的训练，训练 N/2 轮后“停下”；
-# 然后用保存的文件恢复出第三次训练。最后检查：恢复后的训练，其损失和最终权重与不中断的训练逐位（bit for bit）
-# 完全相同。接着说明共享库也能做到：先 `python train.py --stop-after N/2`，再 `python train.py --resume RUN`，
-# 最终的权重与本实验不中断的训练循环相同。
-#
-# 课程的设置：CNN，Momentum 0.9，学习率在整个训练过程中按多项式从 0.01 衰减到 0.001。要做到逐位相同，
-# 凡是决定下一步的东西都必须恢复：
-# - 权重（`.pdparams`）和优化器的状态（`.pdopt`）：Momentum 的速度（velocity），以及保存在其中
-#   `"LR_Scheduler"` 下的学习率策略进度（`last_epoch`、`last_lr`）；
-# - 随机数生成器：数据加载器用 NumPy 的全局随机数生成器打乱数据，Dropout 用 Paddle 的随机数生成器，
-#   所以把它们的状态也保存在旁边（`.rng`），恢复时再设置回去。
-#
-# **与课程的不同。**
-# - 每个 batch 之后都让学习率策略 step 一次。课程从未调用 `lr.step()`，所以它的学习率一直是 0.01，
-#   `.pdopt` 保存的是一个没用上的学习率策略；让它真正走起来，恢复学习率策略才有意义（检验方法：训练结束时
-#   学习率是 0.001）。
-# - batch 100，用设了随机种子的打乱（`seed_everything`），而不是课程的 batch 32 且不打乱：100 是本项目统一的
-#   batch，而且有了打乱，恢复随机数生成器的状态也成了本课内容的一部分。没有使用课程的全局初始化
-#   `Uniform[-1, 1]`（用 Paddle 的默认初始化，和其他所有实验一样）。
-# - 课程的 `train()` 保存的是全局的 `model` 和 `opt`，而不是训练器自己的；这里的循环保存的就是它正在训练的。
-#   课程在笔记本的同一个进程里恢复训练；Paddle 3 用一个进程级的计数器给参数和优化器的状态槽命名，而
-#   `opt.set_state_dict` 会断言名字一致，所以这里每次训练都在 `paddle.utils.unique_name.guard()` 里构建，
-#   就像在一个全新的进程中一样。
-# - 至少训练 2 轮（中断前一轮，中断后一轮），`quick` 模式也是如此。
-# - 共享库每次运行只保留一个检查点单元（`RUN/checkpoints/epoch-NNNN/`：权重、优化器、随机数状态、轮次和步数，
-#   附一个清单文件，以原子方式写入，保留最新的两个），而不是每轮两个零散的文件。这样即使写到一半被杀掉，也不会
-#   留下只写了一半的一对文件，`--resume` 也能自己找到最新的完好检查点。
+# - **对应课程章节：**【手写数字识别】之恢复训练（课程第 9 节）。
+# - **本实验要做的：**课程的训练循环，每一轮之后用 `paddle.save` 保存模型和优化器的状态；以及它的恢复方法
+#   （`paddle.load`、`set_state_dict`）。然后用 `train.py --stop-after` 和 `--resume` 做同样的事。
+# - **你会看到：**训练到一半停下、再恢复，它的损失和最终权重与不中断的训练逐位相同；共享库停下再恢复的训练，
+#   最终也得到同样的权重。
 #
 # 作为脚本运行：`python labs/08_resume.py`（`--help` 列出所有参数）。
 
@@ -110,12 +58,13 @@ total_steps = epochs * batches
 # %% [markdown] lang="en"
 # ## Build a run
 # What the course's script builds at its start: the network, the learning-rate schedule and the
-# optimizer that steps it. Each run below calls this anew, as a new process would.
+# optimizer that steps it. The course's setting: the CNN, Momentum 0.9, the learning rate decaying
+# polynomially from 0.01 to 0.001 over the run. Each run below calls this anew, as a new process would.
 
 # %% [markdown] lang="zh"
 # ## 构建一次训练
-# 课程的脚本在开头构建的东西：网络、学习率策略，以及使用这个学习率策略的优化器。下面每一次训练都重新调用它，
-# 就像一个新进程那样。
+# 课程的脚本在开头构建的东西：网络、学习率策略，以及使用这个学习率策略的优化器。课程的设置：CNN，Momentum 0.9，
+# 学习率在整个训练过程中按多项式从 0.01 衰减到 0.001。下面每一次训练都重新调用它，就像一个新进程那样。
 
 # %%
 def build(seed, total_steps):
@@ -129,16 +78,28 @@ def build(seed, total_steps):
 
 # %% [markdown] lang="en"
 # ## Train, saving after every epoch
-# The course's `Trainer.train`: after each epoch `paddle.save` writes the model's `state_dict()` (the
-# weights) and the optimizer's (Momentum's velocities and the schedule's position) to files. A pickle of
-# the random generators' states goes beside them: the next epoch's shuffle depends on them. Every
-# batch's loss goes on the live figure under `label`.
+# A long run can be cut short (a closed notebook, a session limit). The course's `Trainer.train` saves
+# after each epoch: `paddle.save` writes the model's `state_dict()` and the optimizer's to
+# `checkpoint/mnist_epoch{i}.pdparams` and `.pdopt`. To resume bit for bit, everything that decides the
+# next step must come back:
+# - the weights (`.pdparams`) and the optimizer's state (`.pdopt`): Momentum's velocities and, inside it
+#   under `"LR_Scheduler"`, the schedule's position (`last_epoch`, `last_lr`);
+# - the random generators: the loader shuffles with NumPy's global RNG and dropout draws from Paddle's,
+#   so a pickle of their states goes beside (`.rng`).
+#
+# Every batch's loss goes on the live figure under `label`.
 
 # %% [markdown] lang="zh"
 # ## 训练，每一轮之后保存
-# 课程的 `Trainer.train`：每一轮之后，`paddle.save` 把模型的 `state_dict()`（权重）和优化器的 `state_dict()`
-# （Momentum 的速度和学习率策略的进度）写入文件。随机数生成器的状态用 pickle 保存在旁边：下一轮怎么打乱取决于
-# 它们。每个 batch 的损失都以 `label` 为名画到实时图上。
+# 长时间的训练可能中途被打断（笔记本被关掉，会话到了时限）。课程的 `Trainer.train` 在每一轮之后保存：
+# `paddle.save` 把模型的 `state_dict()` 和优化器的 `state_dict()` 写入 `checkpoint/mnist_epoch{i}.pdparams` 和
+# `.pdopt`。要做到逐位相同地恢复，凡是决定下一步的东西都必须恢复：
+# - 权重（`.pdparams`）和优化器的状态（`.pdopt`）：Momentum 的速度（velocity），以及保存在其中
+#   `"LR_Scheduler"` 下的学习率策略进度（`last_epoch`、`last_lr`）；
+# - 随机数生成器：数据加载器用 NumPy 的全局随机数生成器打乱数据，Dropout 用 Paddle 的随机数生成器，
+#   所以把它们的状态用 pickle 保存在旁边（`.rng`）。
+#
+# 每个 batch 的损失都以 `label` 为名画到实时图上。
 
 # %%
 def train(model, opt, schedule, start_epoch, end_epoch, save_path, live, label):
@@ -150,7 +111,7 @@ def train(model, opt, schedule, start_epoch, end_epoch, save_path, live, label):
     for epoch in range(start_epoch, end_epoch):
         for batch, (images, labels) in enumerate(train_loader()):
             _, loss = train_step(model, opt, paddle.to_tensor(images), paddle.to_tensor(labels), F.cross_entropy)
-            schedule.step()  # the course forgets this line (see above)
+            schedule.step()  # the course forgets this line (see the end of the lab)
             losses.append(float(loss))
             live.add(label, epoch * batches + batch, losses[-1])
             if batch % LOG_EVERY == 0:
@@ -164,13 +125,14 @@ def train(model, opt, schedule, start_epoch, end_epoch, save_path, live, label):
 
 # %% [markdown] lang="en"
 # ## Resume
-# The course's resume: `paddle.load` reads the files back into dictionaries, and `set_state_dict` copies
-# them into a freshly built model and optimizer; the random generators get their saved states back.
+# The course's resume builds the model and optimizer anew: `paddle.load` reads an epoch's files back into
+# dictionaries, and `model.set_state_dict` and `opt.set_state_dict` copy them in; the random generators
+# get their saved states back.
 
 # %% [markdown] lang="zh"
 # ## 恢复
-# 课程的恢复方法：`paddle.load` 把文件读回成字典，`set_state_dict` 把它们复制到新构建的模型和优化器中；
-# 随机数生成器也恢复到保存时的状态。
+# 课程恢复时重新构建模型和优化器：`paddle.load` 把某一轮的文件读回成字典，`model.set_state_dict` 和
+# `opt.set_state_dict` 把它们复制进去；随机数生成器也恢复到保存时的状态。
 
 # %%
 def resume(model, opt, save_path, epoch):
@@ -309,3 +271,38 @@ record(out, losses_equal=np.array_equal(expected, got),
        weights_equal=max_difference(straight_weights, resumed_weights) == 0, final_lr=opt.get_lr(),
        library_equal=same_losses and max_difference(straight_weights, library_weights) == 0,
        library_eval_accuracy=Run.open(run).records("eval")[-1]["accuracy"])  # for the lab report
+
+# %% [markdown] lang="en"
+# ## How this lab differs from the course
+# - The schedule is stepped after every batch. The course never calls `lr.step()`, so its learning
+#   rate stays at 0.01 and its `.pdopt` saves an unused schedule; stepping it is what makes restoring
+#   the schedule matter (the test: the learning rate at the end is 0.001).
+# - Batch 100 with a seeded shuffle (`seed_everything`), not the course's batch 32 without shuffling:
+#   the project's batch, and the shuffle makes restoring the RNG part of the lesson. The course's
+#   `Uniform[-1, 1]` global initializer is not used (Paddle's default, as in every other lab).
+# - The course's `train()` saves the global `model` and `opt`, not the trainer's own; here the loop saves
+#   what it trains. The course resumes in the notebook's process; Paddle 3 names parameters and
+#   optimizer slots by a process-wide counter and `opt.set_state_dict` asserts the names match, so each
+#   run here is built inside `paddle.utils.unique_name.guard()`, as a fresh process would be.
+# - At least 2 epochs (one before the interruption, one after), also with `quick`.
+# - The library keeps one checkpoint unit per run (`RUN/checkpoints/epoch-NNNN/`: weights, optimizer,
+#   RNG states, epoch and step, with a manifest, written atomically, the two newest kept) instead of
+#   two loose files per epoch: a kill mid-write then never leaves a half-written pair, and `--resume`
+#   finds the newest good one by itself.
+
+# %% [markdown] lang="zh"
+# ## 与课程的不同
+# - 每个 batch 之后都让学习率策略 step 一次。课程从未调用 `lr.step()`，所以它的学习率一直是 0.01，
+#   `.pdopt` 保存的是一个没用上的学习率策略；让它真正走起来，恢复学习率策略才有意义（检验方法：训练结束时
+#   学习率是 0.001）。
+# - batch 100，用设了随机种子的打乱（`seed_everything`），而不是课程的 batch 32 且不打乱：100 是本项目统一的
+#   batch，而且有了打乱，恢复随机数生成器的状态也成了本课内容的一部分。没有使用课程的全局初始化
+#   `Uniform[-1, 1]`（用 Paddle 的默认初始化，和其他所有实验一样）。
+# - 课程的 `train()` 保存的是全局的 `model` 和 `opt`，而不是训练器自己的；这里的循环保存的就是它正在训练的。
+#   课程在笔记本的同一个进程里恢复训练；Paddle 3 用一个进程级的计数器给参数和优化器的状态槽命名，而
+#   `opt.set_state_dict` 会断言名字一致，所以这里每次训练都在 `paddle.utils.unique_name.guard()` 里构建，
+#   就像在一个全新的进程中一样。
+# - 至少训练 2 轮（中断前一轮，中断后一轮），`quick` 模式也是如此。
+# - 共享库每次运行只保留一个检查点单元（`RUN/checkpoints/epoch-NNNN/`：权重、优化器、随机数状态、轮次和步数，
+#   附一个清单文件，以原子方式写入，保留最新的两个），而不是每轮两个零散的文件。这样即使写到一半被杀掉，也不会
+#   留下只写了一半的一对文件，`--resume` 也能自己找到最新的完好检查点。

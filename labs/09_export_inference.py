@@ -1,61 +1,23 @@
 # %% [markdown] lang="en"
 # # Lab 09 · 动转静部署: from the dynamic graph to a deployable static one
 #
-# Course section: 动转静部署 (the course's Lab 10 and §5). Training runs in dynamic mode: Python executes
-# each layer as it goes. For deployment the course traces the model once into a static graph
-# (`paddle.jit.to_static`), saves it with `paddle.jit.save` and an `InputSpec` whose batch size is `None`
-# (any batch size works), and loads it back with `paddle.jit.load`: a `TranslatedLayer` that needs no
-# Python model code. This lab writes those calls out, then serves the same files with `paddle.inference`
-# (`Config`, `create_predictor`), Paddle's deployment engine, with and without oneDNN. It checks all of
-# them against the dynamic graph on 1,000 eval images and measures their speed. `eval.py` accepts the
-# export folder too.
-#
-# The export records Paddle's own conv2d op (the oneDNN training layers of `digits/onednn.py` run only
-# in dynamic mode), so the reference is the same weights on Paddle's kernels: `jit.load` and plain
-# `paddle.inference` match it exactly; oneDNN kernels (`paddle.inference`'s, or the training layers) add
-# in another order, so theirs differ in float32 rounding (about 1e-6 relative).
-#
-# **Deviations from the course.**
-# - The model is the course CNN trained by `digits.training.fit` (2 epochs, Adam 0.001), or a `train.py`
-#   run given as `run`, not the course's `Linear(784, 10)` trained for this section; so the `InputSpec`
-#   is `[None, 1, 28, 28]` (the course's: `[None, 784]`). The course decorates forward with
-#   `@paddle.jit.to_static`; here `paddle.jit.to_static(model)` converts the trained model, which leaves
-#   the model's code as written.
-# - The graph's file: Paddle 3 writes `model.json` (its new intermediate representation, PIR) where the
-#   course's Paddle 2 wrote `mnist.pdmodel`; the lab uses whichever `paddle.jit.save` wrote.
-# - `paddle.inference` and the ONNX check (optional: `pip install paddle2onnx onnxruntime`) are not in the
-#   course: they are how the exported files are served without Paddle's Python training stack.
-# - The export folder also gets `export.json` (the model's name, loss and input shape): what `eval.py`
-#   reads to evaluate it.
+# - **Course:** 【手写数字识别】之动转静部署 (the course's Lab 10).
+# - **You build:** the course's `Linear(784, 10)`, trained, saved with `paddle.jit.save` and loaded back
+#   with `paddle.jit.load`; then a trained CNN exported the same way and served with `paddle.inference`,
+#   with and without oneDNN.
+# - **You will see:** the loaded linear model's answer for eval image 0; every form of the CNN giving the
+#   dynamic graph's outputs on 1,000 eval images, and how fast each one runs.
 #
 # As a script: `python labs/09_export_inference.py` (`--help` lists its flags).
 
 # %% [markdown] lang="zh"
 # # 实验 09 · 动转静部署：从动态图到可部署的静态图
 #
-# 对应课程章节：【手写数字识别】之动转静部署（课程第 10 节，另见 COURSE.md 的 §5）。训练在动态图模式下进行：
-# Python 一层一层地边走边执行。部署时，课程把模型追踪一次，转成静态图（`paddle.jit.to_static`），用
-# `paddle.jit.save` 加上一个 batch 大小为 `None` 的 `InputSpec` 保存（任意 batch 大小都能用），再用
-# `paddle.jit.load` 加载回来：得到一个 `TranslatedLayer`，不需要模型的 Python 代码。本实验把这些调用写出来，
-# 然后用 Paddle 的部署引擎 `paddle.inference`（`Config`、`create_predictor`）加载同样的文件做推理，分别关闭和
-# 打开 oneDNN。它在 1,000 张测试图片上把所有这些形式与动态图逐一对比，并测量它们的速度。`eval.py` 也能直接
-# 评估导出的文件夹。
-#
-# 导出的图记录的是 Paddle 自己的 conv2d 算子（`digits/onednn.py` 中用 oneDNN 训练的层只能在动态图模式下运行），
-# 所以对照基准是同样的权重在 Paddle 自己的 kernel 上算出的结果：`jit.load` 和普通的 `paddle.inference` 与它
-# 完全一致；oneDNN 的 kernel（无论是 `paddle.inference` 里的，还是训练用的层）做加法的顺序不同，所以结果在
-# float32 的舍入上有差异（相对误差约 1e-6）。
-#
-# **与课程的不同。**
-# - 模型是用 `digits.training.fit` 训练的课程 CNN（2 轮，Adam 0.001），或者由 `run` 指定的一次 `train.py`
-#   训练，而不是课程为这一节训练的 `Linear(784, 10)`；所以 `InputSpec` 是 `[None, 1, 28, 28]`（课程的是
-#   `[None, 784]`）。课程用 `@paddle.jit.to_static` 装饰 forward；这里用 `paddle.jit.to_static(model)`
-#   转换训练好的模型，模型的代码保持原样。
-# - 图文件：Paddle 3 写出的是 `model.json`（它新的中间表示 PIR），课程用的 Paddle 2 写出的是 `mnist.pdmodel`；
-#   `paddle.jit.save` 写出哪个，本实验就用哪个。
-# - `paddle.inference` 和 ONNX 检查（可选：`pip install paddle2onnx onnxruntime`）不在课程中：它们展示的是，
-#   不用 Paddle 的 Python 训练环境，怎样用导出的文件做推理。
-# - 导出文件夹里还有一个 `export.json`（模型名、损失函数和输入形状）：`eval.py` 读取它来评估导出的模型。
+# - **对应课程章节：**【手写数字识别】之动转静部署（课程第 10 节）。
+# - **本实验要做的：**训练课程的 `Linear(784, 10)`，用 `paddle.jit.save` 保存，再用 `paddle.jit.load` 加载回来；
+#   然后把训练好的 CNN 用同样的方法导出，并用 `paddle.inference` 部署，分别关闭和打开 oneDNN。
+# - **你会看到：**加载回来的线性模型对测试图片 0 的预测；CNN 的每种形式在 1,000 张测试图片上都给出与动态图相同的
+#   输出，以及各自的速度。
 #
 # 作为脚本运行：`python labs/09_export_inference.py`（`--help` 列出所有参数）。
 
@@ -67,14 +29,15 @@ import numpy as np
 
 import digits  # noqa: F401  (quiets Paddle's logging; import before paddle)
 import paddle
+import paddle.nn.functional as F
 from paddle.static import InputSpec
-from digits.data import load_course_data
+from digits.data import load_course_data, load_data
 from digits.export import write_meta
 from digits.fileio import atomic_path
 from digits.lab import lab_setup, record
 from digits.onednn import accelerate, is_accelerated, math_threads
 from digits.runs import Run, load_weights
-from digits.training import TrainConfig, fit, num_outputs
+from digits.training import TrainConfig, fit, num_outputs, seed_everything, train_step
 from models import build_model
 from models.cnn import CNN
 
@@ -89,14 +52,88 @@ quick = False  # one epoch only: a smoke test, as CI runs the labs
 out = lab_setup("lab09", globals())  # a script's flags replace the values above; out = runs/lab09/<time>
 
 # %% [markdown] lang="en"
+# ## The course's example: Linear(784, 10)
+# Training runs in dynamic mode: Python executes each layer as it goes. For deployment the course traces
+# the model once into a static graph (`paddle.jit.to_static`), saves it with `paddle.jit.save` and an
+# `InputSpec` whose batch size is `None` (any batch size works), and loads it back with `paddle.jit.load`:
+# a `TranslatedLayer` that needs no Python model code. Its example is the simplest classifier: one
+# `Linear(784, 10)` on the flat image, cross-entropy, SGD at lr 0.001, batch 16, pixels in [-1, 1] (as the
+# course file's are). It trains for one epoch here, its loss printed every 1,000 batches as the course
+# prints it. The course prints 2.2116 at the first batch and 0.3 to 0.5 in the second epoch.
+
+# %% [markdown] lang="zh"
+# ## 课程的例子：Linear(784, 10)
+# 训练在动态图模式下进行：Python 一层一层地边走边执行。部署时，课程把模型追踪一次，转成静态图
+# （`paddle.jit.to_static`），用 `paddle.jit.save` 加上一个 batch 大小为 `None` 的 `InputSpec` 保存（任意 batch
+# 大小都能用），再用 `paddle.jit.load` 加载回来：得到一个 `TranslatedLayer`，不需要模型的 Python 代码。课程的例子
+# 是最简单的分类器：对展平的图片用一个 `Linear(784, 10)`，交叉熵损失，SGD，学习率 0.001，batch 16，像素取值在
+# [-1, 1]（课程数据文件里的像素正是这样）。这里训练 1 轮，和课程一样每 1,000 个 batch 打印一次损失。课程打印出的
+# 损失，第一个 batch 是 2.2116，到第二轮降到 0.3 到 0.5 之间。
+
+# %%
+class MNIST(paddle.nn.Layer):
+    """The course's model for this section: one fully connected layer, 784 pixels in, 10 scores out."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = paddle.nn.Linear(in_features=784, out_features=10)
+
+    def forward(self, inputs):
+        outputs = self.fc(inputs)
+        return outputs
+
+
+seed_everything(seed)
+linear = MNIST()
+opt = paddle.optimizer.SGD(learning_rate=0.001, parameters=linear.parameters())
+linear_losses = []
+for batch_id, (batch_images, batch_labels) in enumerate(load_data("train", 16, label_dtype="int64")()):  # one epoch
+    _, batch_loss = train_step(linear, opt, paddle.to_tensor(batch_images), paddle.to_tensor(batch_labels),
+                               F.cross_entropy)
+    linear_losses.append(float(batch_loss))
+    if batch_id % 1000 == 0:
+        print(f"epoch: 0, batch: {batch_id}, loss is: {linear_losses[-1]:.4f}")
+linear_last_loss = float(np.mean(linear_losses[-100:]))
+print(f"Linear(784, 10) after one epoch: first batch's loss {linear_losses[0]:.4f}, mean loss of the last 100 "
+      f"batches {linear_last_loss:.4f}")
+
+# %% [markdown] lang="en"
+# ## Save it, load it, ask it
+# `paddle.jit.save` writes the graph and the weights under the prefix `inference/mnist` (in the run
+# folder), and `paddle.jit.load` reads them back. The loaded model gets the eval split's first image as a
+# `[1, 784]` batch; the largest of its ten scores is its answer. The course's loaded model reads this
+# image, a 7, as 7.
+
+# %% [markdown] lang="zh"
+# ## 保存、加载、预测
+# `paddle.jit.save` 把图和权重写到前缀 `inference/mnist` 下（在运行文件夹里），`paddle.jit.load` 再把它们读回来。
+# 把测试集的第一张图片做成 `[1, 784]` 的 batch 交给加载回来的模型；十个分数中最大的那个就是它的回答。课程中加载
+# 回来的模型把这张图片（一个 7）认作 7。
+
+# %%
+linear.eval()
+paddle.jit.save(paddle.jit.to_static(linear, full_graph=True), f"{out}/inference/mnist",
+                input_spec=[InputSpec(shape=[None, 784], dtype="float32")])
+loaded_linear = paddle.jit.load(f"{out}/inference/mnist")  # a TranslatedLayer
+eval_images, eval_labels = load_course_data()["eval"]
+linear_prediction = int(paddle.argmax(loaded_linear(paddle.to_tensor(eval_images[:1]))))
+print(f"saved and loaded: {sorted(os.listdir(f'{out}/inference'))}; eval image 0 is a {eval_labels[0]}, "
+      f"the loaded model predicts {linear_prediction}")
+
+# %% [markdown] lang="en"
 # ## The trained model
-# A CNN trained here (the live curve shows its loss), or the weights of a `train.py` run. Its conv layers
-# run on oneDNN's kernels, which exist only in dynamic mode.
+# Now the same calls for a network worth deploying: a CNN trained here (the live curve shows its loss), or
+# the weights of a `train.py` run. The lab exports it, serves the same files with `paddle.inference`,
+# Paddle's deployment engine, with and without oneDNN, and checks every form against the dynamic graph
+# on 1,000 eval images, timing each. Its conv layers run on oneDNN's kernels, which exist only in dynamic
+# mode.
 
 # %% [markdown] lang="zh"
 # ## 训练好的模型
-# 在这里训练一个 CNN（实时曲线显示它的损失），或者读入一次 `train.py` 训练得到的权重。它的卷积层运行在 oneDNN
-# 的 kernel 上，而这些 kernel 只在动态图模式下才有。
+# 接下来对一个值得部署的网络做同样的事：在这里训练一个 CNN（实时曲线显示它的损失），或者读入一次 `train.py`
+# 训练得到的权重。本实验把它导出，用 Paddle 的部署引擎 `paddle.inference` 加载同样的文件做推理，分别关闭和打开
+# oneDNN；再在 1,000 张测试图片上把每种形式与动态图逐一对比，并测量速度。它的卷积层运行在 oneDNN 的 kernel 上，
+# 而这些 kernel 只在动态图模式下才有。
 
 # %%
 if run:
@@ -110,13 +147,20 @@ model.eval()
 
 # %% [markdown] lang="en"
 # ## The reference: the dynamic graph
-# The same weights in a model on Paddle's own kernels: what the exported graph computes. Every form
-# below runs the same 1,000 eval images in batches of 100; `timed` keeps the best of three passes.
+# The export records Paddle's own conv2d op (the oneDNN training layers of `digits/onednn.py` run only
+# in dynamic mode), so the reference is the same weights in a model on Paddle's own kernels: what the
+# exported graph computes. `jit.load` and plain `paddle.inference` should match it exactly; oneDNN's
+# kernels (`paddle.inference`'s, or the training layers) add in another order, so theirs differ in
+# float32 rounding. Every form below runs the same 1,000 eval images in batches of 100; `timed` keeps
+# the best of three passes.
 
 # %% [markdown] lang="zh"
 # ## 对照基准：动态图
-# 把同样的权重放进一个使用 Paddle 自己 kernel 的模型：它算出的就是导出的图所计算的东西。下面每种形式都在同样的
-# 1,000 张测试图片上运行，每批 100 张；`timed` 取三遍中最快的一遍。
+# 导出的图记录的是 Paddle 自己的 conv2d 算子（`digits/onednn.py` 中用 oneDNN 训练的层只能在动态图模式下运行），
+# 所以对照基准是把同样的权重放进一个使用 Paddle 自己 kernel 的模型：它算出的就是导出的图所计算的东西。`jit.load`
+# 和普通的 `paddle.inference` 应当与它完全一致；oneDNN 的 kernel（无论是 `paddle.inference` 里的，还是训练用的层）
+# 做加法的顺序不同，所以结果在 float32 的舍入上有差异。下面每种形式都在同样的 1,000 张测试图片上运行，每批 100 张；
+# `timed` 取三遍中最快的一遍。
 
 # %%
 def timed(predict, images, batch_size=100, repeats=3):
@@ -143,13 +187,14 @@ with paddle.no_grad():
 # float32 images of shape `[None, 1, 28, 28]`, where `None` lets the batch size vary. `paddle.jit.save`
 # writes the graph (`model.json` under Paddle 3, `model.pdmodel` under Paddle 2) and the weights
 # (`model.pdiparams`). `to_static` converts the model in place: from here on it runs as the static graph.
+# `eval.py` evaluates the export folder too.
 
 # %% [markdown] lang="zh"
 # ## 1. 动转静，并保存
 # `paddle.jit.to_static` 把 `forward` 追踪一次，转成静态图；`InputSpec` 说明这张图接收什么输入：形状为
 # `[None, 1, 28, 28]` 的 float32 图片，其中 `None` 表示 batch 大小可变。`paddle.jit.save` 写出图
 # （Paddle 3 下是 `model.json`，Paddle 2 下是 `model.pdmodel`）和权重（`model.pdiparams`）。`to_static`
-# 就地转换模型：从这里开始，模型以静态图的方式运行。
+# 就地转换模型：从这里开始，模型以静态图的方式运行。`eval.py` 也能直接评估导出的文件夹。
 
 # %%
 folder = f"{out}/export"
@@ -268,7 +313,41 @@ def onnx_check(graph, weights, images, dynamic):
 
 onnx_check(graph, weights, images, dynamic)
 print(f"evaluate the export: python eval.py {folder}")
-record(out, jit_difference=np.abs(jitted - dynamic).max(), inference_difference=np.abs(plain - dynamic).max(),
-       onednn_difference=np.abs(served - dynamic).max(), training_layers_difference=np.abs(training_layers - dynamic).max(),
+record(out, linear_first_loss=linear_losses[0], linear_last_loss=linear_last_loss,
+       linear_predicts_first_eval=linear_prediction, first_eval_label=eval_labels[0],
+       jit_difference=np.abs(jitted - dynamic).max(), inference_difference=np.abs(plain - dynamic).max(),
+       onednn_difference=np.abs(served - dynamic).max(),
+       training_layers_difference=np.abs(training_layers - dynamic).max(),
        same_predictions=all(np.array_equal(outputs.argmax(1), dynamic.argmax(1))
                             for outputs in (jitted, plain, served, training_layers)))  # for the lab report
+
+# %% [markdown] lang="en"
+# ## How this lab differs from the course
+# - The linear model: the course decorates its `forward` with `@paddle.jit.to_static` and trains through
+#   it for 10 epochs on `paddle.vision`'s MNIST (60,000 training images). Here it trains in dynamic mode
+#   for one epoch on the course file's 50,000 training images (the lab's loader, shuffled), and
+#   `paddle.jit.to_static(model)` converts it afterwards, leaving the model's code as written. Its test
+#   image, the eval split's first, is the course's `test[0]`.
+# - The CNN is not in this section of the course: it is the course CNN trained by `digits.training.fit`
+#   (2 epochs, Adam 0.001), or a `train.py` run given as `run`. Its `InputSpec` is `[None, 1, 28, 28]`
+#   (the linear model's, as the course's: `[None, 784]`).
+# - The graph's file: Paddle 3 writes `model.json` (its new intermediate representation, PIR) where the
+#   course's Paddle 2 wrote `mnist.pdmodel`; the lab uses whichever `paddle.jit.save` wrote.
+# - `paddle.inference` and the ONNX check (optional: `pip install paddle2onnx onnxruntime`) are not in the
+#   course: they are how the exported files are served without Paddle's Python training stack.
+# - The export folder also gets `export.json` (the model's name, loss and input shape): what `eval.py`
+#   reads to evaluate it.
+
+# %% [markdown] lang="zh"
+# ## 与课程的不同
+# - 线性模型：课程用 `@paddle.jit.to_static` 装饰 `forward`，直接用它在 `paddle.vision` 的 MNIST（60,000 张训练
+#   图片）上训练 10 轮。这里在动态图模式下，用课程数据文件的 50,000 张训练图片（本实验的数据加载器，打乱顺序）训练
+#   1 轮，训练完再用 `paddle.jit.to_static(model)` 转换，模型的代码保持原样。测试用的图片是测试集的第一张，也就是
+#   课程的 `test[0]`。
+# - CNN 不在课程的这一节中：它是用 `digits.training.fit` 训练的课程 CNN（2 轮，Adam 0.001），或者由 `run` 指定的
+#   一次 `train.py` 训练。它的 `InputSpec` 是 `[None, 1, 28, 28]`（线性模型的与课程相同：`[None, 784]`）。
+# - 图文件：Paddle 3 写出的是 `model.json`（它新的中间表示 PIR），课程用的 Paddle 2 写出的是 `mnist.pdmodel`；
+#   `paddle.jit.save` 写出哪个，本实验就用哪个。
+# - `paddle.inference` 和 ONNX 检查（可选：`pip install paddle2onnx onnxruntime`）不在课程中：它们展示的是，
+#   不用 Paddle 的 Python 训练环境，怎样用导出的文件做推理。
+# - 导出文件夹里还有一个 `export.json`（模型名、损失函数和输入形状）：`eval.py` 读取它来评估导出的模型。

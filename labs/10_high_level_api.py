@@ -1,46 +1,23 @@
 # %% [markdown] lang="en"
 # # Lab 10 · 高层API: the same CNN with paddle.Model instead of a hand-written loop
 #
-# Not a section of the course's chapter 2: its labs write every loop by hand. Paddle's high-level API
-# (the "高层API" of Paddle's own quick start, used in the course's later chapters) wraps a network as
-# `paddle.Model(net)`; `model.prepare(optimizer, loss, paddle.metric.Accuracy())` sets what the loop
-# needs, and `model.fit`, `model.evaluate` and `model.predict` run it. Callbacks take what the
-# hand-written loop does by hand: progress logging, checkpoints, early stopping, stepping the
-# learning-rate schedule, VisualDL. It reads the same data through the `paddle.io.Dataset` variant of the
-# loader. The lab trains both ways with the same settings and compares eval accuracy and time per epoch;
-# the hand-written loop is the library's (`digits.training.fit`), the one the earlier labs wrote out.
-#
-# **Choices, and why.**
-# - Adam, lr 0.001 decaying to 0.0001 over the run, batch 100, 3 epochs: `train.py`'s default (the
-#   course's best classifier) with a polynomial decay, which shows the `LRScheduler` callback at work.
-# - Both run the CNN on oneDNN's conv kernels (`digits.onednn.accelerate`; `onednn = False`: Paddle's own).
-# - The two see the images in different orders, so the check is that both reach about the same
-#   accuracy, not the same weights: `paddle.Model.fit` shuffles with a `DistributedBatchSampler` that
-#   seeds each epoch with its number (`np.random.RandomState(epoch)`), whatever `seed` says; the
-#   course's loader draws from the seeded global NumPy RNG. With seed 0 the first epoch's order
-#   happens to be the same (one epoch, `quick`: identical weights); later epochs differ.
+# - **Course:** none of chapter 2's sections (they write every loop by hand): Paddle's high-level API, the
+#   "高层API" of Paddle's own quick start, which the course's later chapters use.
+# - **You build:** the course CNN wrapped as `paddle.Model`, trained by `prepare`, `fit` and callbacks, then
+#   `evaluate` and `predict`; and the same training with the hand-written loop.
+# - **You will see:** the two ways' eval accuracy and seconds per epoch side by side, and `predict` on ten
+#   eval digits.
 #
 # As a script: `python labs/10_high_level_api.py` (`--help` lists its flags).
 
 # %% [markdown] lang="zh"
 # # 实验 10 · 高层API：同一个 CNN，用 paddle.Model 代替手写的训练循环
 #
-# 本实验不对应课程第 2 章的任何一节：第 2 章的实验把每个训练循环都亲手写出来。Paddle 的高层 API
-# （Paddle 官方快速上手教程里的“高层API”，课程后面的章节也会用到）把网络包装成 `paddle.Model(net)`；
-# `model.prepare(optimizer, loss, paddle.metric.Accuracy())` 设定训练循环需要的东西，
-# `model.fit`、`model.evaluate` 和 `model.predict` 负责运行。手写循环里亲手做的事，交给回调函数
-# （callback）去做：打印进度、保存检查点、提前停止、推进学习率策略、VisualDL。数据读取用的是数据读取器的
-# `paddle.io.Dataset` 版本，读的是同一份数据。本实验用相同的设置把两种方式各训练一遍，比较测试集准确率和
-# 每轮耗时；手写的循环就是共享库里的那个（`digits.training.fit`），也就是前面几个实验写出来的循环。
-#
-# **设置及其理由。**
-# - Adam，学习率在整个训练过程中从 0.001 衰减到 0.0001，batch 100，训练 3 轮：即 `train.py` 的默认设置
-#   （课程中效果最好的分类器），再加上多项式衰减，用来展示 `LRScheduler` 回调的作用。
-# - 两种方式都在 oneDNN 的卷积内核上运行 CNN（`digits.onednn.accelerate`；`onednn = False` 时用 Paddle 自己的）。
-# - 两者看到图片的顺序不同，所以要检验的是两者的准确率大致相同，而不是权重相同：`paddle.Model.fit`
-#   用 `DistributedBatchSampler` 打乱数据，每轮都用这一轮的编号作随机种子（`np.random.RandomState(epoch)`），
-#   不管 `seed` 设的是多少；课程的数据读取器则从设过种子的全局 NumPy 随机数生成器中抽取。seed 为 0 时，
-#   第一轮的顺序碰巧相同（只训练一轮，即 `quick` 时，权重完全相同）；之后各轮就不同了。
+# - **对应课程章节：**第 2 章没有对应的小节（第 2 章的实验把每个训练循环都亲手写出来）：这是 Paddle 官方快速上手
+#   教程里的“高层API”，课程后面的章节会用到。
+# - **本实验要做的：**把课程的 CNN 包装成 `paddle.Model`，用 `prepare`、`fit` 和回调函数训练，再用 `evaluate` 和
+#   `predict`；然后用手写的训练循环做同样的训练。
+# - **你会看到：**两种方式的测试集准确率和每轮秒数并排比较，以及 `predict` 对 10 个测试集数字的预测。
 #
 # 作为脚本运行：`python labs/10_high_level_api.py`（`--help` 列出所有参数）。
 
@@ -71,13 +48,17 @@ out = lab_setup("lab10", globals())  # a script's flags replace the values above
 
 # %% [markdown] lang="en"
 # ## The data as a Dataset
-# `paddle.Model` takes a `paddle.io.Dataset`: an object that gives one (image, label) pair per index and
-# its length; `fit` batches and shuffles it itself. The arrays are the course's file, as in every lab.
+# The lab trains the same CNN two ways with the same settings: Paddle's high-level API, and the library's
+# hand-written loop (`digits.training.fit`, the one the earlier labs wrote out). `paddle.Model` takes a `paddle.io.Dataset`: an object that gives one (image, label) pair per index and
+# its length; `fit` batches and shuffles it itself. The arrays are the course's file, as in every lab:
+# `MnistDataset` is the `paddle.io.Dataset` variant of the course's loader.
 
 # %% [markdown] lang="zh"
 # ## 把数据做成 Dataset
-# `paddle.Model` 接收的是 `paddle.io.Dataset`：这种对象按索引给出一对（图像，标签），还能给出自己的长度；
-# `fit` 自己负责分 batch 和打乱。数组来自课程的数据文件，每个实验都一样。
+# 本实验用相同的设置把同一个 CNN 训练两遍：一遍用 Paddle 的高层 API，一遍用共享库里手写的训练循环
+# （`digits.training.fit`，也就是前面几个实验写出来的循环）。`paddle.Model` 接收的是 `paddle.io.Dataset`：这种对象按索引给出一对（图像，标签），还能给出自己的长度；
+# `fit` 自己负责分 batch 和打乱。数组来自课程的数据文件，每个实验都一样：`MnistDataset` 就是课程数据读取器的
+# `paddle.io.Dataset` 版本。
 
 # %%
 train_set, valid_set, eval_set = (MnistDataset(mode, image_shape=IMAGE, label_dtype="int64")
@@ -88,12 +69,15 @@ print(f"{len(train_set)} training images; one pair: image {train_set[0][0].shape
 # ## Wrap the network, and prepare it
 # `paddle.Model` wraps the course CNN; the `InputSpec`s name the shapes and types of what a batch holds.
 # `prepare` takes what the hand-written loop spells out: the optimizer (here with its learning-rate
-# schedule), the loss, and the metric to report.
+# schedule), the loss, and the metric to report; `fit`, `evaluate` and `predict` then run the loop. The
+# settings: Adam, lr 0.001 decaying to 0.0001 over the run, batch 100, 3 epochs.
 
 # %% [markdown] lang="zh"
 # ## 包装网络，做好准备
 # `paddle.Model` 包装课程的 CNN；`InputSpec` 说明一个 batch 里各项数据的形状和类型。
-# `prepare` 接收手写循环里要一一写出的东西：优化器（这里带学习率策略）、损失函数，以及要报告的评估指标。
+# `prepare` 接收手写循环里要一一写出的东西：优化器（这里带学习率策略）、损失函数，以及要报告的评估指标；
+# 然后由 `fit`、`evaluate` 和 `predict` 运行训练循环。设置：Adam，学习率在整个训练过程中从 0.001 衰减到 0.0001，
+# batch 100，训练 3 轮。
 
 # %%
 seed_everything(seed)
@@ -110,14 +94,16 @@ model.prepare(paddle.optimizer.Adam(learning_rate=schedule, parameters=model.par
 # `fit` calls each callback at the start and end of every batch and epoch. These four do what earlier
 # labs wrote by hand: print the loss and accuracy (`ProgBarLogger`), save the weights and optimizer after
 # every epoch (`ModelCheckpoint`, lab 08's `paddle.save`), stop when the valid accuracy stops improving
-# (`EarlyStopping`), and step the learning-rate schedule after every batch (`LRScheduler`).
+# (`EarlyStopping`), and step the learning-rate schedule after every batch (`LRScheduler`). `visualdl =
+# True` adds a fifth, `VisualDL`, which logs the scalars for VisualDL (`pip install visualdl`).
 
 # %% [markdown] lang="zh"
 # ## 回调：训练循环里的记账工作
 # `fit` 在每个 batch 和每一轮的开始和结束时调用各个回调。下面四个回调完成前面实验里亲手写的事情：
 # 打印损失和准确率（`ProgBarLogger`），每轮结束后保存权重和优化器状态（`ModelCheckpoint`，相当于实验 08 的
 # `paddle.save`），验证集准确率不再提高时停止训练（`EarlyStopping`），每个 batch 之后推进一步学习率策略
-# （`LRScheduler`）。
+# （`LRScheduler`）。设 `visualdl = True` 会再加上第五个回调 `VisualDL`，为 VisualDL 记录标量
+# （需要 `pip install visualdl`）。
 
 # %%
 def visualdl_callback(folder):
@@ -188,3 +174,28 @@ print(f"{'hand-written loop':22s} {100 * hand.eval['accuracy']:8.2f}% {hand_seco
 record(out, high_level_accuracy=high_level_accuracy, hand_written_accuracy=hand.eval["accuracy"],
        predict_correct=sum(int(np.argmax(first_scores[i])) == int(eval_set[i][1][0])
                            for i in range(10)))  # for the lab report
+
+# %% [markdown] lang="en"
+# ## How this lab differs from the course
+# - Chapter 2 never uses the high-level API; Paddle's quick start and the course's later chapters do. The
+#   settings are this project's: Adam, lr 0.001 decaying to 0.0001 over the run, batch 100, 3 epochs, that
+#   is `train.py`'s default (the course's best classifier) with a polynomial decay, which shows the
+#   `LRScheduler` callback at work.
+# - Both ways run the CNN on oneDNN's conv kernels (`digits.onednn.accelerate`; `onednn = False`: Paddle's
+#   own).
+# - The two see the images in different orders, so the check is that both reach about the same
+#   accuracy, not the same weights: `paddle.Model.fit` shuffles with a `DistributedBatchSampler` that
+#   seeds each epoch with its number (`np.random.RandomState(epoch)`), whatever `seed` says; the
+#   course's loader draws from the seeded global NumPy RNG. With seed 0 the first epoch's order
+#   happens to be the same (one epoch, `quick`: identical weights); later epochs differ.
+
+# %% [markdown] lang="zh"
+# ## 与课程的不同
+# - 第 2 章没有用到高层 API；Paddle 官方快速上手教程和课程后面的章节才用它。设置是本项目的：Adam，学习率在整个
+#   训练过程中从 0.001 衰减到 0.0001，batch 100，训练 3 轮，即 `train.py` 的默认设置（课程中效果最好的分类器），
+#   再加上多项式衰减，用来展示 `LRScheduler` 回调的作用。
+# - 两种方式都在 oneDNN 的卷积内核上运行 CNN（`digits.onednn.accelerate`；`onednn = False` 时用 Paddle 自己的）。
+# - 两者看到图片的顺序不同，所以要检验的是两者的准确率大致相同，而不是权重相同：`paddle.Model.fit`
+#   用 `DistributedBatchSampler` 打乱数据，每轮都用这一轮的编号作随机种子（`np.random.RandomState(epoch)`），
+#   不管 `seed` 设的是多少；课程的数据读取器则从设过种子的全局 NumPy 随机数生成器中抽取。seed 为 0 时，
+#   第一轮的顺序碰巧相同（只训练一轮，即 `quick` 时，权重完全相同）；之后各轮就不同了。

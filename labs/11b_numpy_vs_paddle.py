@@ -1,36 +1,22 @@
 # %% [markdown] lang="en"
 # # Lab 11b · NumPy track: the same network in NumPy and in Paddle, number for number
 #
-# Lab 11 wrote every backward pass by hand. Paddle's autograd derives the same gradients from the forward
-# pass alone, so the two must agree. One network, `784 -> 50 -> ReLU -> 10 -> softmax + cross-entropy`, is
-# built twice: in NumPy from `digits/numpy_nn.py` (lab 11's layers), and in Paddle from `paddle.nn.Linear`
-# and `paddle.nn.functional`, written out below. The Paddle layers get copies of the NumPy weights.
-# `paddle.nn.Linear` computes `y = x W + b` with its weight stored as `[in, out]`, the same layout as
-# numpy_nn's `Affine`, so the copy needs no transpose (`torch.nn.Linear` stores `[out, in]` and would).
-#
-# One real batch of training digits goes through both, and the lab prints side by side the scores, the
-# loss and the gradient of every parameter: for each array, its largest entry in NumPy, the same entry in
-# Paddle, and the largest absolute difference over the whole array. Then a few SGD steps in each, on the
-# same next batches: the losses and the weights stay equal up to float32 rounding (float32 keeps about 7
-# significant digits, and the two libraries add the same products in different orders). Pixels are scaled
-# to [0, 1], as in lab 11.
+# - **Source:** lab 11's network (the TwoLayerNet of Saito's textbook) beside Paddle; not a section of the course.
+# - **You build:** `784 -> 50 -> ReLU -> 10 -> softmax + cross-entropy` twice: in NumPy from `digits/numpy_nn.py`
+#   (lab 11's layers) and in Paddle, written out; the Paddle layers get copies of the NumPy weights.
+# - **You will see:** one batch's scores, loss and every gradient side by side, then a few SGD steps in each:
+#   equal up to float32 rounding.
 #
 # As a script: `python labs/11b_numpy_vs_paddle.py` (`--help` lists its flags).
 
 # %% [markdown] lang="zh"
 # # 实验 11b · NumPy 篇：同一个网络，NumPy 与 Paddle 逐个数值对照
 #
-# 实验 11 把每一层的反向传播都亲手写了出来。Paddle 的自动微分只凭前向计算就能推导出同样的梯度，所以两者
-# 必须一致。同一个网络 `784 -> 50 -> ReLU -> 10 -> softmax + cross-entropy` 搭两遍：一遍用 NumPy，来自
-# `digits/numpy_nn.py`（实验 11 的各层）；一遍用 Paddle，由 `paddle.nn.Linear` 和 `paddle.nn.functional`
-# 搭成，代码写在下面。Paddle 的各层拿到的是 NumPy 权重的副本。`paddle.nn.Linear` 计算 `y = x W + b`，
-# 权重按 `[in, out]` 存储，与 numpy_nn 的 `Affine` 布局相同，所以复制时不需要转置（`torch.nn.Linear` 按
-# `[out, in]` 存储，就需要转置）。
-#
-# 取一个真实的训练数字 batch，分别送进两个网络，本实验把分数、损失和每个参数的梯度并排打印出来：
-# 对每个数组，打印它在 NumPy 里绝对值最大的元素、Paddle 里同一位置的元素，以及整个数组上最大的绝对差。
-# 然后两边在同样的后续 batch 上各走几步 SGD：损失和权重一直相等，差别只在 float32 的舍入误差以内
-# （float32 大约保留 7 位有效数字，而两个库把同样的乘积相加的顺序不同）。和实验 11 一样，像素缩放到 [0, 1]。
+# - **来源：**实验 11 的网络（斋藤康毅书中的 TwoLayerNet），与 Paddle 对照；不是课程中的章节。
+# - **本实验要做的：**把 `784 -> 50 -> ReLU -> 10 -> softmax + cross-entropy` 搭两遍：一遍用 NumPy，来自
+#   `digits/numpy_nn.py`（实验 11 的各层）；一遍用 Paddle，代码写在下面；Paddle 的各层拿到 NumPy 权重的副本。
+# - **你会看到：**同一个 batch 的分数、损失和每个梯度并排打印；然后两边各走几步 SGD：差别只在 float32 的
+#   舍入误差以内。
 #
 # 作为脚本运行：`python labs/11b_numpy_vs_paddle.py`（`--help` 列出所有参数）。
 
@@ -58,14 +44,16 @@ if steps < 1:
 
 # %% [markdown] lang="en"
 # ## The network in Paddle
-# The same maths as lab 11, $Z = \max(X W_1 + b_1, 0)\, W_2 + b_2$ and $L = -\frac{1}{N}\sum_n \log
+# Lab 11 wrote every backward pass by hand. Paddle's autograd derives the same gradients from the forward
+# pass alone, so the two must agree. The same maths as lab 11, $Z = \max(X W_1 + b_1, 0)\, W_2 + b_2$ and $L = -\frac{1}{N}\sum_n \log
 # \mathrm{softmax}(z_n)_{t_n}$, but only the forward pass is written. `loss.backward()` walks the graph of
 # operations the forward pass recorded, from the loss back, and applies each operation's own derivative:
 # the chain rule lab 11 applied by hand, layer by layer, done by the framework.
 
 # %% [markdown] lang="zh"
 # ## 用 Paddle 搭网络
-# 数学与实验 11 相同，$Z = \max(X W_1 + b_1, 0)\, W_2 + b_2$，$L = -\frac{1}{N}\sum_n \log \mathrm{softmax}(z_n)_{t_n}$，
+# 实验 11 把每一层的反向传播都亲手写了出来。Paddle 的自动微分只凭前向计算就能推导出同样的梯度，所以两者
+# 必须一致。数学与实验 11 相同，$Z = \max(X W_1 + b_1, 0)\, W_2 + b_2$，$L = -\frac{1}{N}\sum_n \log \mathrm{softmax}(z_n)_{t_n}$，
 # 但只写前向计算。`loss.backward()` 从损失出发，沿着前向计算时记录下来的运算图往回走，对每个运算应用它自己
 # 的导数：实验 11 逐层亲手应用的链式法则，这里由框架来完成。
 
@@ -108,18 +96,26 @@ def compare(name, ours, theirs):
 
 # %% [markdown] lang="en"
 # ## Two twins, one batch
-# The NumPy net's weights are copied into the Paddle net. One batch goes forward through both; NumPy's
-# `loss_and_gradients` runs lab 11's hand-written backward passes,
+# The NumPy net's weights are copied into the Paddle net. `paddle.nn.Linear` computes `y = x W + b` with its
+# weight stored as `[in, out]`, the same layout as numpy_nn's `Affine`, so the copy needs no transpose
+# (`torch.nn.Linear` stores `[out, in]` and would). One real batch of training digits, pixels in [0, 1] as in
+# lab 11, goes forward through both; NumPy's `loss_and_gradients` runs lab 11's hand-written backward passes,
 # $\partial L/\partial Z = (P - Y)/N$, then $\partial L/\partial W = X^\top G$, $\partial L/\partial b = \sum_n G_n$,
 # $\partial L/\partial X = G W^\top$ and the ReLU mask, layer by layer; Paddle's `backward()` derives the
-# same gradients from its graph and leaves them in each parameter's `.grad`.
+# same gradients from its graph and leaves them in each parameter's `.grad`. The lab prints, for the scores,
+# the loss and the gradient of every parameter: the array's largest entry in NumPy, the same entry in Paddle,
+# and the largest absolute difference over the whole array.
 
 # %% [markdown] lang="zh"
 # ## 一对孪生网络，一个 batch
-# 把 NumPy 网络的权重复制到 Paddle 网络里。同一个 batch 分别前向通过两个网络；NumPy 的 `loss_and_gradients`
-# 运行实验 11 手写的反向传播，先算 $\partial L/\partial Z = (P - Y)/N$，再逐层算
+# 把 NumPy 网络的权重复制到 Paddle 网络里。`paddle.nn.Linear` 计算 `y = x W + b`，权重按 `[in, out]` 存储，
+# 与 numpy_nn 的 `Affine` 布局相同，所以复制时不需要转置（`torch.nn.Linear` 按 `[out, in]` 存储，就需要转置）。
+# 取一个真实的训练数字 batch（和实验 11 一样，像素在 [0, 1] 之间），分别前向通过两个网络；NumPy 的
+# `loss_and_gradients` 运行实验 11 手写的反向传播，先算 $\partial L/\partial Z = (P - Y)/N$，再逐层算
 # $\partial L/\partial W = X^\top G$、$\partial L/\partial b = \sum_n G_n$、$\partial L/\partial X = G W^\top$
-# 和 ReLU 的掩码；Paddle 的 `backward()` 从运算图推导出同样的梯度，放在每个参数的 `.grad` 里。
+# 和 ReLU 的掩码；Paddle 的 `backward()` 从运算图推导出同样的梯度，放在每个参数的 `.grad` 里。对分数、损失
+# 和每个参数的梯度，本实验打印：这个数组在 NumPy 里绝对值最大的元素、Paddle 里同一位置的元素，以及整个数组
+# 上最大的绝对差。
 
 # %%
 images, labels = pixels_in_unit_range(load_course_data(ensure_datafile()))["train"]
@@ -149,12 +145,14 @@ for name, (_, parameter) in twin_parameters(numpy_net, paddle_net).items():
 # ## A few SGD steps in both
 # Both take the step $w \leftarrow w - \eta\,\partial L/\partial w$ with $\eta = 0.1$ from the gradients
 # above, then the same next batches. If the gradients agree, the losses and the weights must stay equal,
-# step after step, up to float32 rounding.
+# step after step, up to float32 rounding: float32 keeps about 7 significant digits, and the two libraries
+# add the same products in different orders.
 
 # %% [markdown] lang="zh"
 # ## 两边各走几步 SGD
 # 两边都用上面的梯度走一步 $w \leftarrow w - \eta\,\partial L/\partial w$（$\eta = 0.1$），然后在同样的后续
-# batch 上继续。如果梯度一致，损失和权重就必须一步接一步地保持相等，差别只在 float32 的舍入误差以内。
+# batch 上继续。如果梯度一致，损失和权重就必须一步接一步地保持相等，差别只在 float32 的舍入误差以内：
+# float32 大约保留 7 位有效数字，而两个库把同样的乘积相加的顺序不同。
 
 # %%
 print(f"SGD with learning rate {LEARNING_RATE}: the step above, then {steps - 1} more on the next batches:")
@@ -182,3 +180,17 @@ record(out, score_difference=differences["scores"], loss_difference=differences[
        step_loss_difference=max(abs(a - b) for a, b in step_losses),
        weight_difference=max(differences[name] for name in grads),
        first_loss=step_losses[0][0], last_loss=step_losses[-1][0])  # for the lab report
+
+
+# %% [markdown] lang="en"
+# ## How this lab differs from the course
+# The course uses Paddle's autograd and never writes a backward pass; this lab is the NumPy track's check
+# that lab 11's hand-written backward passes are what autograd computes. The network is lab 11's, the
+# TwoLayerNet of Saito's textbook 深度学习入门; the side-by-side comparison with Paddle is this project's own.
+# As in lab 11, the pixels are scaled to [0, 1], not left at the course file's [-1, 1].
+
+# %% [markdown] lang="zh"
+# ## 与课程的不同
+# 课程用 Paddle 的自动微分，从不自己写反向传播；本实验是 NumPy 篇的一次检验：实验 11 手写的反向传播，
+# 算出来的正是自动微分的结果。网络是实验 11 的，即斋藤康毅《深度学习入门》中的 TwoLayerNet；与 Paddle
+# 并排对照是本项目自己加的。和实验 11 一样，像素缩放到 [0, 1]，而不是课程数据文件的 [-1, 1]。

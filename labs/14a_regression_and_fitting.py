@@ -1,24 +1,22 @@
 # %% [markdown] lang="en"
 # # Lab 14a · Study notes: regression, capacity and regularisation, on synthetic data in Paddle
 #
-# 1. Regression by gradient descent: one variable (y = 2x + 1), several variables, and a polynomial (a linear
-#    layer on the features x, x², x³), each fitted with Paddle; the fitted line and curve are plotted, and the
-#    three training losses per step (drawn while they train).
-# 2. Under- and over-fitting: polynomials of growing degree fitted exactly (least squares) to 15 noisy samples
-#    of a sine; train error keeps falling while test error falls, then climbs.
-# 3. L1 vs L2: 40 features of which 4 matter. L1 drives the useless weights to zero (a sparse model); L2 only
-#    shrinks them.
+# - **Source:** study notes on regression, capacity and regularisation; not a section of the course.
+# - **You build:** regressions fitted by gradient descent in Paddle (one variable, three variables, a
+#   polynomial); least-squares polynomials of growing degree; a linear model with an L1 and an L2 penalty.
+# - **You will see:** the fitted line and curve against the truth, and the training losses; train error falling
+#   with the degree while test error falls, then climbs; L1 zeroing the useless weights, L2 only shrinking them.
 #
 # As a script: `python labs/14a_regression_and_fitting.py` (`--help` lists its flags).
 
 # %% [markdown] lang="zh"
 # # 实验 14a · 学习笔记：回归、模型容量与正则化（合成数据，用 Paddle 实现）
 #
-# 1. 用梯度下降做回归：一元回归（y = 2x + 1）、多元回归和多项式回归（在特征 x、x²、x³ 上接一个线性层），
-#    都用 Paddle 拟合；画出拟合得到的直线和曲线，以及三次拟合每一步的训练损失（边训练边画）。
-# 2. 欠拟合与过拟合：对正弦函数的 15 个带噪声的样本，用次数越来越高的多项式做精确拟合（最小二乘）；
-#    训练误差一直下降，测试误差却先降后升。
-# 3. L1 与 L2：40 个特征中只有 4 个有用。L1 把无用的权重压到 0（得到稀疏模型）；L2 只是把它们缩小。
+# - **来源：**关于回归、模型容量与正则化的学习笔记；不是课程中的章节。
+# - **本实验要做的：**用 Paddle 以梯度下降拟合回归模型（一元、三元、多项式）；用最小二乘拟合次数越来越高的
+#   多项式；给线性模型分别加上 L1 和 L2 惩罚项。
+# - **你会看到：**拟合出的直线和曲线与真实函数的对比，以及训练损失；次数升高时训练误差一直下降，测试误差却
+#   先降后升；L1 把无用的权重压到 0，L2 只是把它们缩小。
 #
 # 作为脚本运行：`python labs/14a_regression_and_fitting.py`（`--help` 列出所有参数）。
 
@@ -90,10 +88,13 @@ def listed(values):
 
 
 # %% [markdown] lang="en"
-# The three fits, one after the other; the figure below the cell draws their training loss per step.
+# The three fits, one after the other: a noisy line $y = 2x + 1$; three variables; and the cubic $x^3 - x$
+# as a linear layer on the features $x, x^2, x^3$. The figure below the cell draws their training loss per
+# step, as they train.
 
 # %% [markdown] lang="zh"
-# 依次做三次拟合；单元格下方的图画出它们每一步的训练损失。
+# 依次做三次拟合：带噪声的直线 $y = 2x + 1$；三元回归；以及三次函数 $x^3 - x$，即在特征 $x, x^2, x^3$ 上
+# 接一个线性层。单元格下方的图边训练边画出它们每一步的训练损失。
 
 # %%
 live = LiveCurves("training loss of the three regressions", xlabel="step", ylabel="MSE", logy=True)
@@ -141,14 +142,16 @@ for name, curves, title in (("one_variable", one_variable, "one-variable regress
 # \ldots, t^D$ of the design matrix $V$; least squares gives the coefficients that minimise $\|V c - y\|^2$
 # in one solve (`paddle.linalg.lstsq`), no gradient steps. With 15 training points, degree 14 could pass
 # through every one of them: the train error only falls as $D$ grows, the test error on 200 fresh points
-# tells whether the curve learned the sine or the noise.
+# tells whether the curve learned the sine or the noise. In the figure, the train error keeps falling while
+# the test error falls, then climbs: under-fitting on the left, over-fitting on the right.
 
 # %% [markdown] lang="zh"
 # ## 2. 模型容量：欠拟合与过拟合
 # $D$ 次多项式 $\hat y(t) = \sum_{i=0}^{D} c_i t^i$ 是一个线性模型，输入是设计矩阵 $V$ 的各列
 # $1, t, \ldots, t^D$；最小二乘一次求解（`paddle.linalg.lstsq`）就得到使 $\|V c - y\|^2$ 最小的系数，
 # 不需要梯度下降。只有 15 个训练点时，14 次多项式可以穿过其中每一个点：$D$ 越大，训练误差只会越小；
-# 在 200 个新点上的测试误差才能说明，曲线学到的是正弦函数还是噪声。
+# 在 200 个新点上的测试误差才能说明，曲线学到的是正弦函数还是噪声。图中训练误差一直下降，测试误差却先降后升：
+# 左边欠拟合，右边过拟合。
 
 # %%
 def sample(count):
@@ -208,3 +211,20 @@ coefficient_error = max(abs(line_layer.weight.item() - 2), abs(line_layer.bias.i
                         np.abs(cubic_layer.weight.numpy()[:, 0] - [-1, 0, 1]).max())
 record(out, coefficient_error=coefficient_error, best_degree=best, degree12_train_mse=errors["train"][12],
        degree12_test_mse=errors["test"][12], l1_zeroed=zeroed["L1"], l2_zeroed=zeroed["L2"])  # for the lab report
+
+
+# %% [markdown] lang="en"
+# ## How this lab differs from the course
+# The course's chapter meets these ideas on MNIST: it regresses the digit's value (labs 00 to 03) and adds L2
+# decay and dropout in 【手写数字识别】之训练调试与优化 (lab 07). This lab follows study notes instead, which
+# take them one at a time on synthetic data, where the truth is known: a line, three variables, a cubic, a
+# sine, a target that only 4 of 40 features set. Everything is fitted with Paddle, apart from the
+# least-squares polynomials of section 2, which are one solve (`paddle.linalg.lstsq`) rather than gradient
+# steps.
+
+# %% [markdown] lang="zh"
+# ## 与课程的不同
+# 课程这一章是在 MNIST 上接触这些概念的：把数字的值当作回归目标（实验 00 到 03），并在【手写数字识别】之训练调试
+# 与优化中加上 L2 正则和 Dropout（实验 07）。本实验照的是学习笔记，在真实函数已知的合成数据上逐个讲解：一条
+# 直线、三个变量、一个三次函数、一个正弦函数，以及 40 个特征中只有 4 个决定目标值的数据。全部用 Paddle 拟合；
+# 只有第 2 节的最小二乘多项式是一次求解（`paddle.linalg.lstsq`），不用梯度下降。

@@ -1,29 +1,24 @@
 # %% [markdown] lang="en"
 # # Lab 14b · Study notes: generalisation on MNIST, in Paddle
 #
-# Trained on 10,000 of the training images, so that over-fitting shows within a few epochs:
-#
-# 1. Dropout: an MLP 784-512-512-10 with and without dropout 0.5; the gap between train and test accuracy.
-# 2. Early stopping: train until the validation loss has not improved for 3 epochs, then go back to the best
-#    epoch's parameters and test those (the last epochs' ones are the over-fitted ones). The train and
-#    validation loss are drawn per epoch while it trains.
-# 3. K-fold cross-validation (K = 5) to choose the hidden width of a one-hidden-layer MLP.
-# 4. Data augmentation: random shifts (up to 2 pixels) and rotations (up to 10 degrees) for the course CNN,
-#    and their effect on test accuracy.
+# - **Source:** study notes on generalisation; not a section of the course.
+# - **You build:** on 10,000 training images, an MLP 784-512-512-10 with and without dropout; early stopping
+#   that goes back to the best epoch; 5-fold cross-validation of the hidden width; random shifts and rotations
+#   of the training images for the course's CNN.
+# - **You will see:** the train/test gap with and without dropout; the train and validation loss per epoch,
+#   drawn as it trains, the best epoch marked; each width's cross-validated accuracy; what augmentation does
+#   to the CNN's test accuracy.
 #
 # As a script: `python labs/14b_generalisation.py` (`--help` lists its flags).
 
 # %% [markdown] lang="zh"
 # # 实验 14b · 学习笔记：MNIST 上的泛化（用 Paddle 实现）
 #
-# 只用 10,000 张训练图片训练，这样几轮之内就能看到过拟合：
-#
-# 1. Dropout：MLP 784-512-512-10 加与不加 dropout 0.5，比较训练准确率与测试准确率之间的差距。
-# 2. 提前停止：一直训练到验证损失连续 3 轮没有改善，然后回到最好那一轮的参数，用它去测试（最后几轮的
-#    参数已经过拟合了）。训练时逐轮画出训练损失和验证损失。
-# 3. 用 K 折交叉验证（K = 5）选择单隐藏层 MLP 的隐藏层宽度。
-# 4. 数据增强：给课程的 CNN 的训练图片加上随机平移（最多 2 个像素）和随机旋转（最多 10 度），
-#    看它们对测试准确率的影响。
+# - **来源：**关于泛化的学习笔记；不是课程中的章节。
+# - **本实验要做的：**只用 10,000 张训练图片：训练 MLP 784-512-512-10，加与不加 Dropout；提前停止，并回到最好的
+#   那一轮；用 5 折交叉验证选隐藏层宽度；给课程 CNN 的训练图片加上随机平移和旋转。
+# - **你会看到：**加与不加 Dropout 时训练准确率与测试准确率的差距；训练时逐轮画出的训练损失和验证损失，并标出
+#   最好的一轮；每个宽度的交叉验证准确率；数据增强对 CNN 测试集准确率的影响。
 #
 # 作为脚本运行：`python labs/14b_generalisation.py`（`--help` 列出所有参数）。
 
@@ -62,11 +57,14 @@ print(f"train {len(train_set)}, valid {len(valid_set)}, test {len(test_set)} ima
 
 # %% [markdown] lang="en"
 # ## The networks and the loop
-# A fully connected net, $h^l = \mathrm{relu}(h^{l-1} W^l + b^l)$, then ten scores and softmax cross-entropy,
-# trained by `paddle.Model.fit` (lab 10): lab 02's loop with Adam at 0.001, batch 100.
+# The cell above took 10,000 of the training images (and 2,000 validation images): few enough that
+# over-fitting shows within a few epochs. A fully connected net, $h^l = \mathrm{relu}(h^{l-1} W^l + b^l)$,
+# then ten scores and softmax cross-entropy, trained by `paddle.Model.fit` (lab 10): lab 02's loop with Adam
+# at 0.001, batch 100.
 
 # %% [markdown] lang="zh"
 # ## 网络与训练循环
+# 上面的单元格只取了 10,000 张训练图片（以及 2,000 张验证图片）：图片少，几轮之内就能看到过拟合。
 # 全连接网络 $h^l = \mathrm{relu}(h^{l-1} W^l + b^l)$，最后输出十个分数，损失函数是 softmax 交叉熵，
 # 用 `paddle.Model.fit` 训练（实验 10）：就是实验 02 的训练循环，优化器 Adam，学习率 0.001，batch 100。
 
@@ -99,14 +97,16 @@ def accuracy(model, dataset):
 # $m = 0$ with probability $p$ and $m = 1/(1-p)$ otherwise; the backward pass multiplies the gradient by the
 # same mask, $\partial L/\partial h = \partial L/\partial \tilde h \odot m$. Since $E[m] = 1$, the net is used
 # unchanged at inference (`model.eval()` turns the masks off). No unit can rely on any other being there, so
-# the net cannot memorise the training images as easily: the train/test gap should narrow.
+# the net cannot memorise the training images as easily. An MLP 784-512-512-10 is trained with and without
+# dropout 0.5: compare the gap between its train and test accuracy, which should narrow.
 
 # %% [markdown] lang="zh"
 # ## 1. Dropout
 # 训练时，每个隐藏单元的输出都乘上它自己的随机掩码：$\tilde h = h \odot m$，其中 $m$ 以概率 $p$ 取 0，
 # 否则取 $1/(1-p)$；反向传播时，梯度乘上同一个掩码：$\partial L/\partial h = \partial L/\partial \tilde h \odot m$。
 # 因为 $E[m] = 1$，推理时网络不用做任何改动（`model.eval()` 会关掉掩码）。任何一个单元都不能指望别的单元
-# 一定在，网络就不那么容易记住训练图片：训练与测试之间的差距应该会缩小。
+# 一定在，网络就不那么容易记住训练图片。MLP 784-512-512-10 加与不加 dropout 0.5 各训练一次：比较训练准确率与
+# 测试准确率之间的差距，加了 Dropout 应该会缩小。
 
 # %%
 print("1. dropout")
@@ -124,7 +124,8 @@ for dropout in (0.0, 0.5):
 # Train for up to 3x the epochs, scoring the validation set after each; `EarlyStopping` stops once the
 # validation loss has not improved for 3 epochs (patience 3). The last epochs' parameters are then the
 # over-fitted ones, so the callback below keeps a copy of the best epoch's parameters to go back to, and
-# draws the losses per epoch: the train loss keeps falling while the validation loss turns up.
+# draws the losses per epoch: the train loss keeps falling while the validation loss turns up. The ring marks
+# the best epoch, whose parameters are restored and tested.
 # (Paddle's `fit` reports as the validation loss the loss of the *last validation batch*, and
 # `EarlyStopping` watches that number: `trained()` above hands it the validation set as one batch, so the
 # number is the mean over all of it.)
@@ -133,7 +134,8 @@ for dropout in (0.0, 0.5):
 # ## 2. 提前停止
 # 最多训练 3 倍的轮数，每轮结束后在验证集上评估；验证损失连续 3 轮没有改善（patience 3）时，
 # `EarlyStopping` 停止训练。这时最后几轮的参数是过拟合的，所以下面的回调函数保存一份最好那一轮的参数，
-# 以便回退，并逐轮画出损失：训练损失一直下降，验证损失却开始回升。
+# 以便回退，并逐轮画出损失：训练损失一直下降，验证损失却开始回升。图中的圆圈标出最好的一轮，恢复的就是
+# 这一轮的参数，测试的也是它。
 # （Paddle 的 `fit` 报告的验证损失，是*最后一个验证 batch* 的损失，`EarlyStopping` 看的就是这个数：
 # 上面的 `trained()` 把整个验证集作为一个 batch 交给它，所以这个数就是整个验证集上的平均损失。）
 
@@ -178,23 +180,24 @@ restored_loss = float(np.ravel(model.evaluate(valid_set, batch_size=len(valid_se
 best_test = accuracy(model, test_set)
 print(f"   restored the parameters of epoch {best + 1} (validation loss {restored_loss:.4f}): "
       f"test accuracy at the best epoch {best + 1} {100 * best_test:.2f}%")
-live.add("best epoch (restored)", best + 1, best_epoch.losses[best])
+live.add("best epoch (restored)", best + 1, best_epoch.losses[best], marker="o", markersize=16, markeredgewidth=2,
+         markerfacecolor="none", linestyle="none", color="C3")  # a ring around the best epoch's valid point
 live.save(f"{out}/early_stopping.png")
 
 # %% [markdown] lang="en"
 # ## 3. K-fold cross-validation of the hidden width
-# Split the training images into $K = 5$ folds; for each width train $K$ times, each time on four folds, and
-# score the held-out fold. The mean of the $K$ scores estimates how the width does on images it was not
-# trained on, without touching the test set (and with every image used for both training and scoring); the
-# spread says how much to trust a difference. The chosen width is then trained on all the training images
-# and tested once.
+# A one-hidden-layer MLP, 32, 128 or 512 units wide. Split the training images into $K = 5$ folds; for each
+# width train $K$ times, each time on four folds, and score the held-out fold. The mean of the $K$ scores
+# estimates how the width does on images it was not trained on, without touching the test set (and with
+# every image used for both training and scoring); the spread says how much to trust a difference. The
+# chosen width is then trained on all the training images and tested once.
 
 # %% [markdown] lang="zh"
 # ## 3. 用 K 折交叉验证选择隐藏层宽度
-# 把训练图片分成 $K = 5$ 折；每个宽度训练 $K$ 次，每次用其中四折训练，在留出的那一折上评估。
-# $K$ 个分数的平均值估计了这个宽度在没训练过的图片上表现如何，而且不用碰测试集（每张图片既参与训练，
-# 也参与评估）；分数的离散程度说明两个宽度之间的差别有多可信。选定宽度后，再用全部训练图片训练，
-# 在测试集上只测一次。
+# 单隐藏层 MLP，宽度取 32、128 或 512。把训练图片分成 $K = 5$ 折；每个宽度训练 $K$ 次，每次用其中四折训练，
+# 在留出的那一折上评估。$K$ 个分数的平均值估计了这个宽度在没训练过的图片上表现如何，而且不用碰测试集
+# （每张图片既参与训练，也参与评估）；分数的离散程度说明两个宽度之间的差别有多可信。选定宽度后，再用全部
+# 训练图片训练，在测试集上只测一次。
 
 # %%
 print(f"3. {FOLDS}-fold cross-validation of the hidden width")
@@ -264,3 +267,19 @@ record(out, gap_no_dropout=dropout_accuracy[0.0][0] - dropout_accuracy[0.0][1],
        test_dropout=dropout_accuracy[0.5][1], stopped_after=len(best_epoch.losses), best_epoch=best + 1,
        test_best_epoch=best_test, test_last_epoch=last_test, cv_width=chosen, cv_test=chosen_test,
        test_plain=cnn_accuracy["plain"], test_augmented=cnn_accuracy["shifted + rotated"])  # for the lab report
+
+
+# %% [markdown] lang="en"
+# ## How this lab differs from the course
+# The course meets over-fitting in 【手写数字识别】之训练调试与优化 (lab 07: L2 decay and dropout), training
+# on all 50,000 training images. This lab follows study notes on generalisation instead and takes four of
+# their tools one at a time: dropout, early stopping, K-fold cross-validation, data augmentation. To make
+# over-fitting show within a few epochs it trains on the first 10,000 training images only (2,000 for
+# validation), with `paddle.Model.fit` (lab 10) and Adam at 0.001; the CNN of section 4 is lab 03's.
+
+# %% [markdown] lang="zh"
+# ## 与课程的不同
+# 课程在【手写数字识别】之训练调试与优化中接触过拟合（实验 07：L2 正则和 Dropout），用的是全部 50,000 张训练
+# 图片。本实验照的是关于泛化的学习笔记，把其中的四种方法逐个试一遍：Dropout、提前停止、K 折交叉验证、数据
+# 增强。为了几轮之内就能看到过拟合，只用前 10,000 张训练图片（验证用 2,000 张），用 `paddle.Model.fit`
+# （实验 10）和 Adam（学习率 0.001）训练；第 4 节的 CNN 是实验 03 的。

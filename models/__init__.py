@@ -68,4 +68,4 @@ def load_trained(folder):
 
 
 # the networks: each file registers its class under its name
-from . import cnn, fast_cnn, linear, mlp, sigmoid_mlp, wide_cnn  # noqa: E402,F401
+from . import cnn, companion_fnn, fast_cnn, linear, mlp, sigmoid_mlp, wide_cnn  # noqa: E402,F401

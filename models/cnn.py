@@ -31,3 +31,12 @@ class CNN(paddle.nn.Layer):
         x = self.pool2(x)
         x = paddle.reshape(x, [x.shape[0], 980])
         return self.fc(x)
+
+
+@paddle.no_grad()
+def dead_conv2_channels(model, images):
+    """The share of conv2's channels whose ReLU output is zero for every one of `images`: a channel dead
+    for all inputs passes no gradient back, so it stays dead (lab 03 writes the same function)."""
+    model.eval()
+    activations = F.relu(model.conv2(model.pool1(F.relu(model.conv1(paddle.to_tensor(images)))))).numpy()
+    return float((activations.max(axis=(0, 2, 3)) == 0).mean())

@@ -20,7 +20,7 @@ from digits.dataset import MnistDataset
 from digits.errors import UserError
 from digits.idx import read_source
 from digits.datafile import find_datafile
-from digits.prepare import ensure_datafile, prepare
+from digits.prepare import ensure_datafile, prepare, rescaled_copy
 
 
 def test_splits_follow_the_course_layout(small_datafile, source):
@@ -510,3 +510,21 @@ def test_loading_the_ai_studio_file_writes_nothing_in_the_project_or_beside_a_re
     assert len(load_course_data()["train"][0]) == SIZES[0]
     assert os.listdir(places["project"]) == []  # no work/ folder, no download
     assert os.listdir(tmp_path / "user-cache" / "paddle-digits")  # the cache went to the user's cache folder
+
+
+def test_a_rescaled_copy_holds_the_same_images_in_the_other_range(tmp_path, small_datafile):
+    """Lab 03's [0, 1] copy: the same images and labels, x/255 instead of x/127.5 - 1, parsed as written
+    (the cache it writes is dropped so the file itself is read), and written once."""
+    original = str(tmp_path / "mnist.json.gz")
+    shutil.copy(small_datafile, original)
+    copy = rescaled_copy(original, "0..1")
+    for cache in cache_paths(copy, data._content_key(copy)):
+        if os.path.exists(cache):
+            os.remove(cache)
+    before, after = load_course_data(original), load_course_data(copy)
+    assert before.pixel_range == (-1.0, 1.0) and after.pixel_range == (0.0, 1.0)
+    for mode in data.MODES:
+        np.testing.assert_allclose(after[mode][0], (before[mode][0] + 1) / 2, atol=1e-6)
+        np.testing.assert_array_equal(after[mode][1], before[mode][1])
+    written = os.path.getmtime(copy)
+    assert rescaled_copy(original, "0..1") == copy and os.path.getmtime(copy) == written

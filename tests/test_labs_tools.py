@@ -1,4 +1,10 @@
-"""Labs 07-10 run end to end in quick mode (one epoch on the small course file) and show their result."""
+"""Labs 07-10 run end to end in quick mode (one epoch on the small course file) and show their result.
+
+The numbers come from the results.json each lab records (digits.lab.record); the printed output is read only
+for the lessons' key lines."""
+import glob
+import importlib.util
+import json
 import os
 import re
 
@@ -7,6 +13,15 @@ import pytest
 from conftest import notebook_images, run_lab, run_script
 
 pytestmark = pytest.mark.full  # the full tier: python -m pytest --full
+LABS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "labs")
+
+
+def results(folder, lab):
+    """The numbers the lab recorded: results.json of its newest run folder under folder/runs/<lab>."""
+    found = sorted(glob.glob(os.path.join(str(folder), "runs", lab, "*", "results.json")), key=os.path.getmtime)
+    assert found, f"{lab} recorded no results.json under {folder}"
+    with open(found[-1], encoding="utf-8") as f:
+        return json.load(f)
 
 
 def test_lab07_debug_and_regularisation(tmp_path, small_datafile):
@@ -19,9 +34,24 @@ def test_lab07_debug_and_regularisation(tmp_path, small_datafile):
     # check_content at a later batch: a kernel's values and a random channel's output
     assert "[check_content] batch 19:" in out and "conv2 kernel weights [0][0]:" in out
     assert re.search(r"conv2 output, channel \d+ of image 0 \(14x14\)", out) and "fc output of image 0:" in out
-    gaps = re.findall(r"^(none|L2 \S+|dropout 0.5)\s+.*\s(-?[\d.]+)%$", out, re.M)
-    assert [name for name, _ in gaps] == ["none", "L2 1e-5", "L2 1e-3", "L2 1e-2", "dropout 0.5"]
+    # the lesson's code reads a conv's padding and stride from its public extra_repr(), no private attribute
+    source = open(os.path.join(LABS, "07_debug_and_tune.py"), encoding="utf-8").read()
+    assert "extra_repr()" in source and not re.search(r"\blayer\._\w", source)
+    # the table: one row per setting, and their numbers in results.json
+    assert re.findall(r"^(none|L2 \S+|dropout 0.5)\s+.*%$", out, re.M) == \
+        ["none", "L2 1e-5", "L2 1e-3", "L2 1e-2", "dropout 0.5"]
+    recorded = results(tmp_path, "lab07")
+    for setting in ("none", "l2_1e5", "l2_1e3", "l2_1e2", "dropout"):
+        assert 0.3 < recorded[f"valid_{setting}"] <= 1  # one epoch on 2,000 images: well above chance (0.1)
+        assert -0.3 < recorded[f"gap_{setting}"] < 0.3
+    assert recorded["gap_dropout"] < recorded["gap_none"]  # dropout narrows the gap after one short epoch
     assert list(tmp_path.glob("runs/lab07/*/train_vs_valid_loss.png"))
+    # the course's VisualDL loop: run when visualdl is installed, else one line on how to get it
+    if importlib.util.find_spec("visualdl"):
+        assert "VisualDL: acc and loss logged in" in out and list(tmp_path.glob("runs/lab07/*/log/*"))
+    else:
+        assert re.search(r"VisualDL is not installed \(optional: pip install visualdl\); `python train.py "
+                         r"--visualdl` logs the same scalars", out)
     # the live train vs valid curves: one figure in the notebook, updated in place as the settings train
     assert sorted(n for n in notebook_images(tmp_path, "07_debug_and_tune.py").values() if n) == [1]
 
@@ -30,23 +60,33 @@ def test_lab08_resume_is_exact(tmp_path, small_datafile):
     out = run_lab("08_resume.py", tmp_path, small_datafile)
     # the lab's own loop: paddle.save per epoch, paddle.load + set_state_dict, then bit for bit
     assert "restored: scheduler step 20, learning rate 0.005500" in out
-    assert re.search(r"this lab's loop: 40 batch losses; .*\(bit for bit: True\); max weight difference 0;"
-                     r" learning rate at the end: 0.001000", out)
+    assert "(bit for bit: True)" in out
+    recorded = results(tmp_path, "lab08")
+    assert recorded["losses_equal"] is True and recorded["weights_equal"] is True
+    assert recorded["final_lr"] == pytest.approx(0.001)  # the schedule resumed at its step and ran to its end
     assert list(tmp_path.glob("runs/lab08/*/checkpoint_stopped/mnist_epoch0.pdopt"))
     # the live losses of the three runs: one figure in the notebook, and its PNG
     assert list(tmp_path.glob("runs/lab08/*/losses.png"))
     assert sorted(n for n in notebook_images(tmp_path, "08_resume.py").values() if n) == [1]
     # the library: train.py --stop-after, then --resume, lands on the same weights
     assert "resuming" in out
-    assert re.search(r"train.py, stopped and resumed: its \d+ logged losses equal this lab's uninterrupted loop's: "
-                     r"True; max weight difference 0$", out, re.M)
+    assert "train.py, stopped and resumed: its" in out
+    assert recorded["library_equal"] is True and 0.3 < recorded["library_eval_accuracy"] <= 1
 
 
 def test_lab09_export_parity_and_eval_of_the_export(tmp_path, small_datafile):
     out = run_lab("09_export_inference.py", tmp_path, small_datafile)
-    differences = [float(d) for d in re.findall(r"max \|difference\| from dynamic ([\d.e+-]+)", out)]
-    assert len(differences) >= 4 and differences[0] == 0 and differences[1] == 0  # jit.load, plain inference
-    assert max(differences) <= 1e-4  # oneDNN: float32 rounding of logits up to ~20
+    recorded = results(tmp_path, "lab09")
+    # the course's Linear(784, 10): trained one epoch, its loss falls; saved, loaded, it reads eval image 0, a 7
+    assert re.search(r"^epoch: 0, batch: 0, loss is: [\d.]+$", out, re.M)
+    assert recorded["linear_last_loss"] < 0.8 * recorded["linear_first_loss"]
+    assert recorded["first_eval_label"] == 7 and recorded["linear_predicts_first_eval"] == 7
+    assert "the loaded model predicts 7" in out
+    assert list(tmp_path.glob("runs/lab09/*/inference/mnist.pdiparams"))
+    # the CNN's export against the dynamic graph: Paddle's kernels exactly, oneDNN's within float32 rounding
+    assert recorded["jit_difference"] == 0 and recorded["inference_difference"] == 0
+    assert max(recorded["onednn_difference"], recorded["training_layers_difference"]) <= 1e-4  # logits up to ~20
+    assert recorded["same_predictions"] is True
     assert out.count("same predictions: True") == 4  # jit.load, inference, inference + oneDNN, training layers
     export = next(tmp_path.glob("runs/lab09/*/export"))
     done = run_script(["eval.py", str(export)], tmp_path, small_datafile)
@@ -61,15 +101,16 @@ def test_lab09_as_a_script_exports_a_train_py_run(tmp_path, small_datafile):
     done = run_script(["labs/09_export_inference.py", "--quick", "--run", run], tmp_path, small_datafile)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "epoch 0 done" not in done.stdout  # exported the run's weights, trained nothing
-    assert done.stdout.count("same predictions: True") == 4
+    assert done.stdout.count("same predictions: True") == 4 and results(tmp_path, "lab09")["same_predictions"] is True
     export = next(tmp_path.glob("runs/lab09/*/export"))
     assert {"model.json", "model.pdmodel"} & set(os.listdir(export))  # the graph: Paddle 3 (PIR) or Paddle 2
 
 
 def test_lab10_high_level_api_matches_the_loop(tmp_path, small_datafile):
     out = run_lab("10_high_level_api.py", tmp_path, small_datafile)
-    high_level = float(re.search(r"paddle.Model\s+([\d.]+)%", out).group(1))
-    hand = float(re.search(r"hand-written loop\s+([\d.]+)%", out).group(1))
-    assert high_level > 30 and hand > 30 and abs(high_level - hand) < 15
-    predicted, labels = re.search(r"predict on 10 eval digits: (\[.*?\]) \(labels (\[.*?\])\)", out).groups()
-    assert sum(p == l for p, l in zip(eval(predicted), eval(labels))) >= 5
+    recorded = results(tmp_path, "lab10")
+    high_level, hand = recorded["high_level_accuracy"], recorded["hand_written_accuracy"]
+    assert high_level > 0.3 and hand > 0.3 and abs(high_level - hand) < 0.15
+    assert recorded["predict_correct"] >= 5
+    assert re.search(r"^paddle.Model.predict on 10 eval digits: \[.*\] \(labels \[.*\]\)$", out, re.M)
+    assert re.search(r"^paddle.Model\s+[\d.]+%", out, re.M) and re.search(r"^hand-written loop\s+[\d.]+%", out, re.M)

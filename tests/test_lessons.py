@@ -62,3 +62,14 @@ def test_debug_batch_prints_the_shapes_and_then_the_contents(tmp_path, small_dat
     assert "Conv2D" in lines[1]  # the course's class name, though oneDNN's layer runs it
     assert "[debug] batch 3: weights and outputs, first values of each:" in lines
     assert any(line.startswith("[debug]   conv1 weight [20, 1, 5, 5]: [") and "mean" in line for line in lines)
+
+
+def test_lab03s_dead_channel_probe_is_the_librarys():
+    """Lab 03 writes the dead-channel probe that models/cnn.py keeps (the arms bench uses the library's)."""
+    def body(path, name):
+        tree = ast.parse(open(path, encoding="utf-8").read())
+        function = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name)
+        function.body = function.body[1:]  # the docstrings may differ
+        return ast.dump(function)
+    assert body(os.path.join(digits.PROJECT_ROOT, "labs", "03_cnn_regression.py"), "dead_conv2_channels") == \
+        body(os.path.join(digits.PROJECT_ROOT, "models", "cnn.py"), "dead_conv2_channels")

@@ -30,6 +30,36 @@ def test_every_lesson_cell_is_in_both_languages():
             assert any(re.search(r"[\u4e00-\u9fff]", line) for line in zh), (lab, zh[0])
 
 
+OPENER_LEADS = {"en": ("- **Course:**", "- **Source:**", "- **You build:**", "- **You will see:**"),
+                "zh": ("- **对应课程章节：**", "- **来源：**", "- **本实验要做的：**", "- **你会看到：**")}
+CLOSING = {"en": "## How this lab differs from the course", "zh": "## 与课程的不同"}
+
+
+def test_every_lab_opens_short_and_closes_with_its_differences():
+    """One header form: the title, then at most 10 lines (what the course section is, what you build, what you
+    will see); the lab's departures from the course in a closing cell of their own, in both languages."""
+    for lab in notebooks.lab_files():
+        cells = notebooks.cells_of(open(lab, encoding="utf-8").read())
+        for lang in ("en", "zh"):
+            markdown = [lines for kind, cell_lang, tags, lines in cells if cell_lang == lang]
+            title, *opener = markdown[0]
+            assert re.match(r"# (Lab|实验) \d+[ab]? · ", title), (lab, title)
+            assert len(opener) <= 10, (lab, lang, f"{len(opener)} lines below the title")
+            leads = [line for line in opener if line.startswith("- **")]
+            assert [line.split("**")[1] for line in leads] == \
+                [lead.split("**")[1] for lead in OPENER_LEADS[lang] if any(line.startswith(lead) for line in leads)]
+            assert len(leads) == 3, (lab, lang, leads)
+            assert markdown[-1][0] == CLOSING[lang], (lab, lang, markdown[-1][0])
+
+
+def test_the_labs_name_no_file_the_repository_lacks_and_no_private_attribute():
+    for lab in notebooks.lab_files():
+        text = open(lab, encoding="utf-8").read()
+        assert "COURSE.md" not in text and "../shared" not in text, lab
+        code = "\n".join(line for kind, lang, tags, lines in notebooks.cells_of(text) if kind == "code" for line in lines)
+        assert not re.search(r"\b(?:layer|model|self\.\w+|network)\._[a-z]", code), lab
+
+
 def test_a_lesson_cell_in_one_language_only_is_refused(tmp_path):
     labs, books = tmp_path / "labs", tmp_path / "notebooks"
     labs.mkdir()

@@ -11,7 +11,7 @@ from digits.evaluation import MEANS_FILE, photo_reference
 from digits.reading import read_images
 from models import load_trained
 from digits.idx import read_source
-from digits.prepare import PIXEL_VALUES
+from digits.prepare import PIXEL_SCALES
 from digits.runs import WEIGHTS_FILE
 
 SHIPPED = os.path.join(digits.PROJECT_ROOT, "pretrained", "robust")
@@ -36,7 +36,7 @@ def test_the_shipped_model_reads_mnist_as_its_card_says(card, source):
     model, loss, trained_on = load_trained(SHIPPED)
     assert trained_on is None  # it needs no course file
     arrays, _ = read_source(source)
-    images, labels = PIXEL_VALUES[arrays["test_images"].reshape(-1, 28, 28)], arrays["test_labels"]
+    images, labels = PIXEL_SCALES["-1..1"][arrays["test_images"].reshape(-1, 28, 28)], arrays["test_labels"]
     predicted = np.concatenate([read_images(model, loss, images[i:i + 500])[0] for i in range(0, len(images), 500)])
     accuracy = float(np.mean(predicted == labels))
     # the same digits as the card's measure (the course file's eval split); another processor may round one

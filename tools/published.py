@@ -53,7 +53,7 @@ def format_number(number, value, lang="en"):
 LABS = (
     Lab("00_minimal_linear", "2-1 通过极简方案构建手写数字识别模型",
         "paddle.vision's MNIST, `Linear(784, 1)`, MSE, SGD 0.001, batch 16, 10 epochs; labels `[B]` against outputs "
-        "`[B, 1]` broadcast the loss to `[B, B]`",
+        "`[B, 1]` broadcast the loss to `[B, B]`; reading a photo with it",
         (Number("last_loss", "last-epoch loss", "{:.2f}", "noisy 1.6–7.8 (epoch 9 prints 3.11, 2.86, 2.53, 4.19)",
                 zh="最后一轮的损失", published_zh="在 1.6–7.8 之间波动（`epoch: 9` 打印 3.11、2.86、2.53、4.19）"),
          Number("test_accuracy", "test accuracy of the rounded prediction (homework 2-1)", "{:.1%}",
@@ -67,9 +67,12 @@ LABS = (
                 zh="标签的方差（标签为 `[B]` 时损失停在这里）"),
          Number("column_loss", "3 epochs with `[B, 1]` labels: last-epoch loss", "{:.2f}",
                 zh="标签为 `[B, 1]`，训练 3 轮：最后一轮的损失"),
-         Number("column_accuracy", "with `[B, 1]` labels: test accuracy", "{:.1%}", zh="标签为 `[B, 1]`：测试集准确率")),
+         Number("column_accuracy", "with `[B, 1]` labels: test accuracy", "{:.1%}", zh="标签为 `[B, 1]`：测试集准确率"),
+         Number("photo_prediction", "raw output for a photo of a 0", "{:.3f}", "1.114 (read as 1; the photo is a 0)",
+                zh="对一张数字 0 照片的原始输出", published_zh="1.114（认成 1；照片上是 0）"),
+         Number("photo_label", "the photo's digit", "{}", zh="照片上的数字")),
         shows_zh="paddle.vision 的 MNIST，`Linear(784, 1)`，均方误差，SGD 0.001，batch 16，10 轮；标签 `[B]` 与输出 "
-                 "`[B, 1]` 相减时发生广播，损失变成 `[B, B]`"),
+                 "`[B, 1]` 相减时发生广播，损失变成 `[B, B]`；用它识别一张照片"),
     Lab("01_data", "数据处理",
         "the course's `load_data(mode)` generator written out, machine and human checks, then the library's loader: "
         "same seed, same batches, timed side by side; `paddle.io.DataLoader`",
@@ -94,21 +97,31 @@ LABS = (
         shows_zh="MLP 类 784-10-10-1（sigmoid），手写训练循环：前向计算、`square_error_cost`、求均值、反向传播、"
                  "step、clear_grad"),
     Lab("03_cnn_regression", "网络结构 (CNN)",
-        "the CNN class with `Conv2D`/`MaxPool2D`/`Linear`; linear vs MLP vs CNN regression; why the course's CNN can "
-        "stall and the warm-up that cures it; MLP vs CNN as classifiers",
+        "the CNN class with `Conv2D`/`MaxPool2D`/`Linear`; linear vs MLP vs CNN regression; why the course's CNN "
+        "stalls on [-1, 1] pixels and two cures ([0, 1] pixels, a warm-up); MLP vs CNN as classifiers, SGD and Adam",
         (Number("mlp_mse", "eval MSE, MLP", "{:.2f}", zh="测试集均方误差，MLP"),
          Number("cnn_course_mse", "eval MSE, CNN in the course's setting", "{:.2f}", zh="测试集均方误差，课程设置下的 CNN"),
          Number("cnn_course_dead", "dead conv2 channels, CNN in the course's setting", "{:.0%}",
                 zh="conv2 死通道的比例，课程设置下的 CNN"),
+         Number("cnn_pixels01_mse", "eval MSE, CNN in the course's setting, pixels in [0, 1]", "{:.2f}",
+                zh="测试集均方误差，课程设置下的 CNN，像素取值 [0, 1]"),
+         Number("cnn_pixels01_dead", "dead conv2 channels, CNN in the course's setting, pixels in [0, 1]", "{:.0%}",
+                zh="conv2 死通道的比例，课程设置下的 CNN，像素取值 [0, 1]"),
          Number("cnn_warmup_mse", "eval MSE, CNN with warm-up", "{:.2f}",
                 "~1.0, below the MLP (train loss: its epoch-9 prints 1.60, 1.95, 0.98)",
                 zh="测试集均方误差，加学习率预热的 CNN",
                 published_zh="约 1.0，低于 MLP（训练损失：`epoch: 9` 打印 1.60、1.95、0.98）"),
-         Number("mlp_classifier_accuracy", "classifier eval accuracy, MLP", "{:.1%}", zh="分类器的测试集准确率，MLP"),
-         Number("cnn_classifier_accuracy", "classifier eval accuracy, CNN", "{:.1%}", zh="分类器的测试集准确率，CNN")),
+         Number("mlp_classifier_accuracy", "classifier eval accuracy, MLP, SGD 0.01", "{:.1%}",
+                zh="分类器的测试集准确率，MLP，SGD 0.01"),
+         Number("cnn_classifier_accuracy", "classifier eval accuracy, CNN, SGD 0.01", "{:.1%}",
+                zh="分类器的测试集准确率，CNN，SGD 0.01"),
+         Number("mlp_adam_accuracy", "classifier eval accuracy, MLP, Adam 0.001", "{:.1%}",
+                zh="分类器的测试集准确率，MLP，Adam 0.001"),
+         Number("cnn_adam_accuracy", "classifier eval accuracy, CNN, Adam 0.001", "{:.1%}",
+                zh="分类器的测试集准确率，CNN，Adam 0.001")),
         section_zh="网络结构（CNN）",
-        shows_zh="用 `Conv2D`/`MaxPool2D`/`Linear` 搭的 CNN 类；线性模型、MLP、CNN 做回归的比较；课程的 CNN 为什么会"
-                 "停滞，以及治好它的学习率预热；MLP 与 CNN 做分类器的比较"),
+        shows_zh="用 `Conv2D`/`MaxPool2D`/`Linear` 搭的 CNN 类；线性模型、MLP、CNN 做回归的比较；课程的 CNN 为什么在"
+                 "[-1, 1] 的像素上停滞，以及两种解法（像素取 [0, 1]、学习率预热）；MLP 与 CNN 做分类器的比较（SGD 与 Adam）"),
     Lab("04_loss_functions", "损失函数",
         "softmax([3, 1, −3]) and −log p worked beside the course's values; the three changes (int64 labels, "
         "`Linear(980, 10)`, `F.cross_entropy`); the course's `evaluation()` with `paddle.metric.accuracy`; the same "
@@ -188,9 +201,17 @@ LABS = (
         shows_zh="每轮用 `paddle.save`/`paddle.load` 保存、读取模型、优化器（连同学习率策略）和随机数生成器的状态，"
                  "`set_state_dict`；然后是 `train.py --stop-after` / `--resume`"),
     Lab("09_export_inference", "动转静部署",
-        "`paddle.jit.to_static`, `paddle.jit.save` with an `InputSpec`, `paddle.jit.load`, "
-        "`paddle.inference.Config`/`create_predictor`, optional ONNX",
-        (Number("jit_difference", "largest difference from the dynamic graph, `jit.load`", "{:.1e}",
+        "the course's `Linear(784, 10)` trained, saved and reloaded; `paddle.jit.to_static`, `paddle.jit.save` with "
+        "an `InputSpec`, `paddle.jit.load`, `paddle.inference.Config`/`create_predictor`, optional ONNX",
+        (Number("linear_first_loss", "`Linear(784, 10)`: first batch's loss", "{:.4f}", "2.2116",
+                zh="`Linear(784, 10)`：第一个 batch 的损失", published_zh="2.2116"),
+         Number("linear_last_loss", "`Linear(784, 10)`: mean loss of the epoch's last 100 batches", "{:.2f}",
+                "0.29–0.48 (its epoch-1 prints)", zh="`Linear(784, 10)`：这一轮最后 100 个 batch 的平均损失",
+                published_zh="0.29–0.48（第 1 轮打印的损失）"),
+         Number("linear_predicts_first_eval", "the reloaded `Linear(784, 10)` reads eval image 0 as", "{}", "7",
+                zh="重新加载的 `Linear(784, 10)` 对测试集第 0 张图片的预测", published_zh="7"),
+         Number("first_eval_label", "eval image 0's label", "{}", "7", zh="测试集第 0 张图片的标签", published_zh="7"),
+         Number("jit_difference", "largest difference from the dynamic graph, `jit.load`", "{:.1e}",
                 zh="与动态图输出的最大差异，`jit.load`"),
          Number("inference_difference", "largest difference, `paddle.inference`", "{:.1e}",
                 zh="最大差异，`paddle.inference`"),
@@ -199,7 +220,7 @@ LABS = (
          Number("training_layers_difference", "largest difference, this project's oneDNN training layers", "{:.1e}",
                 zh="最大差异，本项目的 oneDNN 训练层"),
          Number("same_predictions", "all of them predict the same digits", "{}", zh="它们预测的数字全都相同")),
-        shows_zh="`paddle.jit.to_static`，带 `InputSpec` 的 `paddle.jit.save`，`paddle.jit.load`，"
+        shows_zh="训练、保存并重新加载课程的 `Linear(784, 10)`；`paddle.jit.to_static`，带 `InputSpec` 的 `paddle.jit.save`，`paddle.jit.load`，"
                  "`paddle.inference.Config`/`create_predictor`，可选导出 ONNX"),
     Lab("10_high_level_api", "(course 2.0's high-level API)",
         "`paddle.Model`, `prepare`, `fit`, `evaluate`, `predict` vs the hand-written loop",
@@ -254,7 +275,8 @@ LABS = (
         shows_zh="ICS 课程的三层 MLP，直接读取 IDX 文件；比较隐藏层大小、batch 100 / 20 / 16 / 10 和学习率衰减；"
                  "保存验证集准确率最高那一轮的参数并用它测试"),
     Lab("13_feedforward_design", "from scratch (a course report's feed-forward design lab)",
-        "sigmoid + cross-entropy + L2; test only on a new best validation score; k×m sweep in NumPy and Paddle",
+        "sigmoid + cross-entropy + L2; test only on a new best validation score; k×m sweep in NumPy and Paddle; the "
+        "course's companion code's five feed-forward networks",
         (Number("test_lr_fixed", "784-30-10, test accuracy, lr 0.01", "{:.2%}", zh="784-30-10，测试集准确率，学习率 0.01"),
          Number("test_lr_tuned", "784-30-10, test accuracy, lr 0.5", "{:.2%}", "94.3% (eta 1.3, lambda 0.1)",
                 zh="784-30-10，测试集准确率，学习率 0.5", published_zh="94.3%（eta 1.3，lambda 0.1）"),
@@ -263,10 +285,29 @@ LABS = (
          Number("numpy_best_valid", "NumPy sweep: its valid accuracy", "{:.2%}", zh="NumPy 扫描：它的验证集准确率"),
          Number("paddle_best_k", "Paddle sweep: best k", "{}", zh="Paddle 扫描：最好的 k"),
          Number("paddle_best_m", "Paddle sweep: best m", "{}", zh="Paddle 扫描：最好的 m"),
-         Number("paddle_best_valid", "Paddle sweep: its valid accuracy", "{:.2%}", zh="Paddle 扫描：它的验证集准确率")),
+         Number("paddle_best_valid", "Paddle sweep: its valid accuracy", "{:.2%}", zh="Paddle 扫描：它的验证集准确率"),
+         Number("companion_sigmoid_lr01", "the course's companion code, 784-500-10, sigmoid, lr 0.1: valid accuracy", "{:.2%}",
+                "85.03% (the companion code)", zh="课程配套代码，784-500-10，sigmoid，学习率 0.1：验证集准确率",
+                published_zh="85.03%（配套代码）"),
+         Number("companion_sigmoid_lr1", "the course's companion code, 784-500-10, sigmoid, lr 1: valid accuracy", "{:.2%}",
+                "95.87% (the companion code)", zh="课程配套代码，784-500-10，sigmoid，学习率 1：验证集准确率",
+                published_zh="95.87%（配套代码）"),
+         Number("companion_relu", "the course's companion code, 784-500-10, ReLU, lr 0.1: valid accuracy", "{:.2%}",
+                "96.18% (the companion code)", zh="课程配套代码，784-500-10，ReLU，学习率 0.1：验证集准确率",
+                published_zh="96.18%（配套代码）"),
+         Number("companion_multi_relu", "the course's companion code, 784-512-256-10, ReLU, lr 0.1: valid accuracy", "{:.2%}",
+                "97.10% (the companion code)", zh="课程配套代码，784-512-256-10，ReLU，学习率 0.1：验证集准确率",
+                published_zh="97.10%（配套代码）"),
+         Number("companion_multi_relu_l2", "the course's companion code, 784-512-256-10, ReLU, L2 5e-4: valid accuracy", "{:.2%}",
+                "97.18% (the companion code)", zh="课程配套代码，784-512-256-10，ReLU，L2 5e-4：验证集准确率",
+                published_zh="97.18%（配套代码）"),
+         Number("companion_last_loss", "the companion code's 784-512-256-10, L2: last-epoch train loss (two softmaxes: "
+                "at least 1.4612)", "{:.4f}", "about 1.46–1.55 (the companion code)",
+                zh="配套代码的 784-512-256-10，L2：最后一轮的训练损失（两次 softmax：不低于 1.4612）",
+                published_zh="约 1.46–1.55（配套代码）")),
         track="numpy", source="the report",
         section_zh="从零实现（某课程报告中的前馈网络设计实验）",
-        shows_zh="sigmoid + 交叉熵 + L2；只在验证分数创新高时才测试；用 NumPy 和 Paddle 分别扫描 k×m"),
+        shows_zh="sigmoid + 交叉熵 + L2；只在验证分数创新高时才测试；用 NumPy 和 Paddle 分别扫描 k×m；课程配套代码的五个前馈网络"),
     Lab("14a_regression_and_fitting", "study notes (synthetic data, in Paddle)",
         "synthetic regression (1-var, multi-var, polynomial), under/over-fitting, L1 vs L2 sparsity",
         (Number("coefficient_error", "largest error of a fitted coefficient", "{:.3f}", zh="拟合系数的最大误差"),

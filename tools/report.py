@@ -245,6 +245,9 @@ def write_report(report):
         table = os.path.join(folder, "table.md")
         if os.path.exists(table):
             lines += ["", open(table, encoding="utf-8").read().strip()]
+        study = os.path.join(report, "studies", lab.name + ".md")  # a bench's study of the lab's question
+        if os.path.exists(study):
+            lines += ["", open(study, encoding="utf-8").read().strip()]
         for figure in sorted(f for f in os.listdir(folder) if f.endswith(".png")):
             lines += ["", f"![{figure}]({lab.name}/{figure})"]
         lines.append("")
