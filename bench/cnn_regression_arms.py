@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 
 import digits  # noqa: E402  (quiets Paddle's logging; import before paddle)
 from digits.data import IMAGE, load_course_data  # noqa: E402
-from digits.errors import UserError, run_main  # noqa: E402
+from digits.errors import Diverged, run_main  # noqa: E402
 from digits.fileio import write_text  # noqa: E402
 from digits.prepare import ensure_datafile, rescaled_copy  # noqa: E402
 from digits.training import TrainConfig, fit  # noqa: E402
@@ -37,7 +37,7 @@ def run_arm(config, datafile):
     loop stopped it as diverged."""
     try:
         result = fit(replace(config, data=datafile), lambda: CNN(1))
-    except UserError as error:
+    except Diverged as error:
         print(f"  diverged: {error}")
         return None
     valid_images = load_course_data(datafile)["valid"][0][:1000].reshape(-1, *IMAGE)
@@ -70,7 +70,7 @@ def main():
                         help="folder of the runs")
     args = parser.parse_args()
     datafile = ensure_datafile()
-    files = {"-1..1": datafile, "0..1": rescaled_copy(datafile, "0..1")}
+    files = {"-1..1": datafile, "0..1": rescaled_copy(datafile, "x/255")}  # the table's names of the two ranges
     course = TrainConfig(model="cnn", loss="mse", optimizer="sgd", lr=0.01, epochs=args.epochs, log_interval=500)
     arms, started = [], time.time()
     for pixels, schedule in (("-1..1", "constant"), ("0..1", "constant"), ("-1..1", "warmup")):
@@ -78,7 +78,7 @@ def main():
         for seed in args.seeds:
             print(f"== pixels {pixels}, {schedule}, seed {seed}")
             config = replace(course, seed=seed, lr_schedule=schedule,
-                             out=os.path.join(args.out, f"{pixels}-{schedule}-seed{seed}"))
+                             out=os.path.join(args.out, f"pixels{pixels.replace('..', 'to')}-{schedule}-seed{seed}"))
             arm["runs"].append(run_arm(config, files[pixels]))
             print(f"  {arm['runs'][-1]}")
         arms.append(arm)

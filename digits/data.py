@@ -55,7 +55,7 @@ def load_course_data(datafile=None):
                         f"which builds it), or point MNIST_JSON at your copy")
     if not os.path.isfile(path):  # a folder, or a device such as /dev/zero that hashing would read forever
         raise UserError(f"{path} is not a regular file: name the course's mnist.json.gz file")
-    key = _content_key(path)
+    key = content_key(path)
     if (path, key) in _loaded:
         return _loaded[path, key]
     caches = cache_paths(path, key)
@@ -89,7 +89,7 @@ def cache_course_arrays(path, splits):
     labels int64 [N])), which must be the arrays parsing the file gives: digits.prepare, having just
     written the file from these arrays, saves its first load the parse. Returns the cache's path."""
     pixel_range = detect_pixel_range(splits, path)
-    return _write_cache(cache_paths(path, _content_key(path)), splits, pixel_range, path)
+    return _write_cache(cache_paths(path, content_key(path)), splits, pixel_range, path)
 
 
 def cache_paths(path, key):
@@ -207,7 +207,7 @@ def detect_pixel_range(splits, path="the data file"):
                     f"`python -m digits.prepare`")
 
 
-def _content_key(path):
+def content_key(path):
     digest = hashlib.sha1()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):

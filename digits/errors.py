@@ -7,6 +7,10 @@ class UserError(Exception):
     """A problem with the user's input or setup; its message is shown as one line, no traceback."""
 
 
+class Diverged(UserError):
+    """Training stopped because the loss blew up or stopped learning (digits.training.check_progress)."""
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM (kill, a job scheduler, a closing terminal), handled like Ctrl-C."""
 

@@ -155,7 +155,10 @@ class LiveCurves:
             self.wait = max(self.every, 10 * (self.drawn - started))
 
     def save(self, path):
-        """Write the figure as it stands to a PNG; in a notebook, also show its last state. Returns the path."""
+        """Write the figure to a PNG, with a point for any batches add_batch holds since the last one; in a
+        notebook, also show its last state. Returns the path."""
+        for label in list(self.pending):
+            self.flush(label)
         self.draw()
         return write_png(self.figure(), path)
 
@@ -173,12 +176,19 @@ def plot_curves(curves, path, title, xlabel="iteration (batches)", ylabel="train
     return save(fig, path, show_inline)
 
 
+class PlainLogFormatter(LogFormatter):
+    """Labels the ticks matplotlib's LogFormatter would label, written plainly: 0.3, 1, 3 (not 3×10⁻¹, 3e−01)."""
+
+    def __call__(self, x, pos=None):
+        return f"{x:g}" if super().__call__(x, pos) else ""
+
+
 def log_axis(ax, which="y"):
-    """Put ax's x or y axis on a log scale whose ticks read 0.3, 1, 3 rather than 3×10⁻¹."""
+    """Put ax's x or y axis on a log scale whose ticks read 0.3, 1, 3."""
     ax.set(**{f"{which}scale": "log"})
     axis = ax.xaxis if which == "x" else ax.yaxis
-    axis.set_major_formatter(LogFormatter(labelOnlyBase=False))
-    axis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
+    axis.set_major_formatter(PlainLogFormatter(labelOnlyBase=False))
+    axis.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
 
 
 def loss_curve(run):

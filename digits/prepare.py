@@ -18,7 +18,7 @@ import os
 
 import numpy as np
 
-from .data import MODES, cache_course_arrays, load_course_data
+from .data import MODES, cache_course_arrays, content_key, load_course_data
 from .datafile import default_datafile, default_idx_folder, find_datafile, looked_for, project_datafile
 from .errors import UserError, run_main
 from .fileio import atomic_path
@@ -26,8 +26,8 @@ from .idx import FILES, download, read_source
 
 VALID_SIZE = 10_000
 # The value of each of the 256 pixel levels in float32, what the file's text spells: x/127.5 - 1 by default
-PIXEL_SCALES = {"-1..1": np.arange(256, dtype=np.float32) / np.float32(127.5) - np.float32(1),
-                "0..1": np.arange(256, dtype=np.float32) / np.float32(255)}
+PIXEL_SCALES = {"x/127.5-1": np.arange(256, dtype=np.float32) / np.float32(127.5) - np.float32(1),  # in [-1, 1]
+                "x/255": np.arange(256, dtype=np.float32) / np.float32(255)}  # in [0, 1]
 
 def course_splits(arrays, sizes=None):
     """Split the four arrays into the course's (train, valid, eval) image/label pairs.
@@ -50,7 +50,7 @@ def course_splits(arrays, sizes=None):
     return splits
 
 
-def write_course_file(splits, path, pixels="-1..1"):
+def write_course_file(splits, path, pixels="x/127.5-1"):
     """Write the splits as the course's gzip JSON, atomically. Pixels become PIXEL_SCALES[pixels] (float32)."""
     # Only 256 pixel values exist, so format each once and join strings: fast, and exact.
     text_of = [repr(float(v)) for v in PIXEL_SCALES[pixels]]
@@ -71,7 +71,7 @@ def write_course_file(splits, path, pixels="-1..1"):
     return path
 
 
-def prepare(path=None, source=None, sizes=None, mirrors=None, pixels="-1..1"):
+def prepare(path=None, source=None, sizes=None, mirrors=None, pixels="x/127.5-1"):
     """Build the course file at `path` from `source` (a folder) or, without one, by downloading; its pixels
     in the range `pixels` names (a key of PIXEL_SCALES)."""
     path = path or default_datafile()
@@ -91,18 +91,26 @@ def prepare(path=None, source=None, sizes=None, mirrors=None, pixels="-1..1"):
 
 
 def rescaled_copy(datafile, pixels):
-    """The course file `datafile` with its pixels in the range `pixels` names ("0..1" or "-1..1"): written
-    once beside it as <name>-pixels<range>.json.gz (same images, same order), then reused. Lab 03 and
-    bench/cnn_regression_arms.py train on both ranges."""
+    """The course file `datafile` with its pixels as `pixels` says ("x/255": [0, 1]; "x/127.5-1": [-1, 1]):
+    the same images in the same order, written once (beside the file, or in the user's cache folder when
+    that folder is read-only, as AI Studio's dataset mounts are) under a name holding the file's content
+    key, then reused. Lab 03 and bench/cnn_regression_arms.py train on both ranges."""
+    if pixels not in PIXEL_SCALES:
+        raise UserError(f"pixels {pixels!r}: give one of {', '.join(PIXEL_SCALES)}")
+    folder = os.path.dirname(os.path.abspath(datafile))
+    if not os.access(folder, os.W_OK):
+        folder = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+                              "paddle-digits")
+        os.makedirs(folder, exist_ok=True)
     stem = os.path.basename(datafile).split(".")[0]
-    path = os.path.join(os.path.dirname(os.path.abspath(datafile)), f"{stem}-pixels{pixels.replace('..', 'to')}.json.gz")
+    path = os.path.join(folder, f"{stem}-{content_key(datafile)}-{pixels.replace('/', '_')}.json.gz")
     if os.path.exists(path):
         return path
     data = load_course_data(datafile)
     background, ink = data.pixel_range
     splits = [(np.rint((data[mode][0] - background) * (255 / (ink - background))).astype(np.uint8), data[mode][1])
               for mode in MODES]
-    print(f"writing {path}: the images of {datafile} with pixels in [{pixels.replace('..', ', ')}]")
+    print(f"writing {path}: the images of {datafile} as {pixels}")
     write_course_file(splits, path, pixels)
     cache_course_arrays(path, {mode: (PIXEL_SCALES[pixels][images], labels.astype(np.int64))
                                for mode, (images, labels) in zip(MODES, splits)})
@@ -154,8 +162,9 @@ def main():
     parser.add_argument("--out", default=None, help="file to write (default: work/mnist.json.gz)")
     parser.add_argument("--sizes", type=int, nargs=3, metavar=("TRAIN", "VALID", "EVAL"),
                         help="keep only the first N images of each split (a small file for tests)")
-    parser.add_argument("--pixels", choices=sorted(PIXEL_SCALES), default="-1..1",
-                        help="pixel range: -1..1 (x/127.5 - 1, the course's; default) or 0..1 (x/255)")
+    parser.add_argument("--pixels", choices=list(PIXEL_SCALES), default="x/127.5-1",
+                        help="each pixel's value from its level x in 0-255: x/127.5-1, in [-1, 1] as the course's "
+                             "file (default), or x/255, in [0, 1]")
     parser.add_argument("--force", action="store_true", help="rebuild even if the file exists")
     args = parser.parse_args()
     out = args.out or os.environ.get("MNIST_JSON") or project_datafile()

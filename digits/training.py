@@ -13,7 +13,7 @@ import paddle.nn.functional as F
 from .data import batches_per_epoch, load_course_data, load_data
 from .debug import Inspector
 from .devices import parallel, select_device, world
-from .errors import UserError
+from .errors import Diverged, UserError
 from .onednn import accelerate
 from .plots import LiveCurves, loss_curve, plot_curves, plot_train_valid
 from .prepare import ensure_datafile
@@ -324,7 +324,7 @@ def diverged(problem, run):
     saved = run.checkpoint()
     kept = (f"the checkpoint of epoch {saved['epoch']} in {run.path} is kept" if saved
             else "no epoch had finished, so no checkpoint was written")
-    return UserError(f"{problem}; {kept}")
+    return Diverged(f"{problem}; {kept}")
 
 
 def progress(batches, total, label, show=True):

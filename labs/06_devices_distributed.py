@@ -13,10 +13,10 @@
 # %% [markdown] lang="zh"
 # # 实验 06 · 资源配置：设备，以及多进程数据并行训练
 #
-# - **对应课程章节：**【手写数字识别】之资源配置（课程第 7 节）。
-# - **本实验要做的：**课程用于数据并行的 `train()`（`init_parallel_env`、`DataParallel`，每个进程用
+# - **对应课程章节**：【手写数字识别】之资源配置（课程第 7 节）。
+# - **本实验要做的**：课程用于数据并行的 `train()`（`init_parallel_env`、`DataParallel`，每个进程用
 #   `DistributedBatchSampler` 取自己的一份数据），以及先用 `is_compiled_with_cuda()` 判断再选设备。
-# - **你会看到：**在只支持 CPU 的 Paddle 上，课程那行代码报出的 CUDA 错误；`train()` 在一个进程里、
+# - **你会看到**：在只支持 CPU 的 Paddle 上，课程那行代码报出的 CUDA 错误；`train()` 在一个进程里、
 #   在 `paddle.distributed.spawn` 启动的 2 个进程里、在 `paddle.distributed.launch` 启动的 2 个进程里
 #   各运行一次：墙钟时间、测试集准确率，以及各个 rank 最后的权重是否完全相同。
 #

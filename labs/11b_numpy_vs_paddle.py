@@ -12,10 +12,10 @@
 # %% [markdown] lang="zh"
 # # 实验 11b · NumPy 篇：同一个网络，NumPy 与 Paddle 逐个数值对照
 #
-# - **来源：**实验 11 的网络（斋藤康毅书中的 TwoLayerNet），与 Paddle 对照；不是课程中的章节。
-# - **本实验要做的：**把 `784 -> 50 -> ReLU -> 10 -> softmax + cross-entropy` 搭两遍：一遍用 NumPy，来自
+# - **来源**：实验 11 的网络（斋藤康毅书中的 TwoLayerNet），与 Paddle 对照；不是课程中的章节。
+# - **本实验要做的**：把 `784 -> 50 -> ReLU -> 10 -> softmax + cross-entropy` 搭两遍：一遍用 NumPy，来自
 #   `digits/numpy_nn.py`（实验 11 的各层）；一遍用 Paddle，代码写在下面；Paddle 的各层拿到 NumPy 权重的副本。
-# - **你会看到：**同一个 batch 的分数、损失和每个梯度并排打印；然后两边各走几步 SGD：差别只在 float32 的
+# - **你会看到**：同一个 batch 的分数、损失和每个梯度并排打印；然后两边各走几步 SGD：差别只在 float32 的
 #   舍入误差以内。
 #
 # 作为脚本运行：`python labs/11b_numpy_vs_paddle.py`（`--help` 列出所有参数）。

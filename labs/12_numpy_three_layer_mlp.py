@@ -14,10 +14,10 @@
 # %% [markdown] lang="zh"
 # # 实验 12 · NumPy 篇：一门智能计算系统课程中的三层 MLP 实验
 #
-# - **来源：**一门智能计算系统课程的三层 MLP 实验，以及针对它的一份实验报告；不是课程中的章节。
-# - **本实验要做的：**用 NumPy 实现 `FullyConnected -> ReLU -> FullyConnected -> ReLU -> FullyConnected -> SoftmaxLoss`，
+# - **来源**：一门智能计算系统课程的三层 MLP 实验，以及针对它的一份实验报告；不是课程中的章节。
+# - **本实验要做的**：用 NumPy 实现 `FullyConnected -> ReLU -> FullyConnected -> ReLU -> FullyConnected -> SoftmaxLoss`，
 #   直接从 IDX 文件读入 MNIST；用学习率逐轮衰减的 SGD 训练；保存最好那一轮的参数并用它测试。
-# - **你会看到：**重做报告里的研究（隐藏层大小、batch 大小、学习率衰减开和关）：训练过程中实时画出每次运行
+# - **你会看到**：重做报告里的研究（隐藏层大小、batch 大小、学习率衰减开和关）：训练过程中实时画出每次运行
 #   每轮的验证集准确率，最后一张表列出每次运行最好的一轮及其准确率。
 #
 # 作为脚本运行：`python labs/12_numpy_three_layer_mlp.py`（`--help` 列出所有参数）。

@@ -403,7 +403,7 @@ def test_building_the_file_writes_its_cache_so_the_first_load_does_not_parse(sou
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
     path = prepare(str(tmp_path / "work" / "mnist.json.gz"), source, sizes=(300, 100, 100))
     (cache,) = os.listdir(tmp_path / "work" / ".cache")
-    assert cache_paths(path, data._content_key(path))[0] == str(tmp_path / "work" / ".cache" / cache)
+    assert cache_paths(path, data.content_key(path))[0] == str(tmp_path / "work" / ".cache" / cache)
     capsys.readouterr()
     data._loaded.clear()
     cached = load_course_data(path)
@@ -517,8 +517,8 @@ def test_a_rescaled_copy_holds_the_same_images_in_the_other_range(tmp_path, smal
     (the cache it writes is dropped so the file itself is read), and written once."""
     original = str(tmp_path / "mnist.json.gz")
     shutil.copy(small_datafile, original)
-    copy = rescaled_copy(original, "0..1")
-    for cache in cache_paths(copy, data._content_key(copy)):
+    copy = rescaled_copy(original, "x/255")
+    for cache in cache_paths(copy, data.content_key(copy)):
         if os.path.exists(cache):
             os.remove(cache)
     before, after = load_course_data(original), load_course_data(copy)
@@ -527,4 +527,4 @@ def test_a_rescaled_copy_holds_the_same_images_in_the_other_range(tmp_path, smal
         np.testing.assert_allclose(after[mode][0], (before[mode][0] + 1) / 2, atol=1e-6)
         np.testing.assert_array_equal(after[mode][1], before[mode][1])
     written = os.path.getmtime(copy)
-    assert rescaled_copy(original, "0..1") == copy and os.path.getmtime(copy) == written
+    assert rescaled_copy(original, "x/255") == copy and os.path.getmtime(copy) == written

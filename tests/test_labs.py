@@ -24,10 +24,10 @@ def test_lab00_minimal_linear_and_label_shapes(tmp_path, small_datafile, source)
     # the broadcast loss cannot fall below the labels' variance; with [B, 1] labels the same model learns
     assert results["column_loss"] < results["flat_loss"] and results["flat_loss"] > 0.8 * results["label_variance"]
     assert "minimal model: last epoch's mean loss" in out and "test accuracy (rounded prediction)" in out
-    assert 0 <= results["test_accuracy"] <= 1 and math.isfinite(results["last_loss"])
+    assert math.isfinite(results["last_loss"])
     # the course's last step: a photo of a 0 (the first of the test set) read by the minimal model
     prediction = results["photo_prediction"]
-    assert results["photo_label"] == 0 and math.isfinite(prediction)
+    assert math.isfinite(prediction)
     assert f"photo of a 0: the model outputs {prediction:.3f}, rounded to {min(max(round(prediction), 0), 9)} " in out
     for figure in ("label_shapes.png", "loss.png", "photo.png", "photos.png"):
         assert list(tmp_path.glob(f"runs/lab00/*/{figure}")), figure
@@ -59,7 +59,7 @@ def test_lab02_mlp_regression(tmp_path, small_datafile):
     first = float(re.search(r"epoch: 0, batch: 0, loss is: ([\d.]+)", out).group(1))
     results = recorded(tmp_path, "lab02")
     assert results["train_loss"] < first / 2
-    assert math.isfinite(results["eval_mse"]) and 0 <= results["rounded_accuracy"] <= 1
+    assert results["eval_mse"] < first  # the MLP learned something the test images confirm
     assert "final train loss" in out and "rounded-prediction accuracy" in out
     assert list(tmp_path.glob("runs/lab02/*/loss.png")) and list(tmp_path.glob("runs/lab02/*/sigmoid.png"))
     # the sigmoid, and the live loss curve: one figure each in the notebook, the curve updated in place as
@@ -86,6 +86,11 @@ def test_lab03_cnn_regression_course_vs_warmup_and_classifiers(tmp_path, small_d
     # predicts a constant; the warm-up keeps most channels and regresses better
     assert results["cnn_course_dead"] == 1 and "stalled: constant output" in out, out[-2000:]
     assert results["cnn_warmup_mse"] < results["cnn_course_mse"]
+    # the "pixels 0..1" run trained on the [0, 1] copy of the same file, the others on the file itself
+    ranges = {variant: json.loads(next(tmp_path.glob(f"runs/lab03/*/cnn-seed0-{variant}/config.json")).read_text())
+              ["pixel_range"] for variant in ("course", "pixels0to1", "warm-up")}
+    assert ranges == {"course": [-1.0, 1.0], "pixels0to1": [0.0, 1.0], "warm-up": [-1.0, 1.0]}
+    assert 0 <= results["cnn_pixels01_dead"] <= 1 and math.isfinite(results["cnn_pixels01_mse"])
     # as classifiers the CNN is ahead under either optimizer, and Adam brings the MLP above its SGD run
     assert results["cnn_classifier_accuracy"] > results["mlp_classifier_accuracy"] + 0.10
     assert results["cnn_adam_accuracy"] > results["mlp_adam_accuracy"]

@@ -5,6 +5,7 @@ Every notebook is executed in quick mode by the lab tests (tests/test_labs*.py, 
 import json
 import re
 import shutil
+import unicodedata
 
 import nbformat
 
@@ -31,7 +32,7 @@ def test_every_lesson_cell_is_in_both_languages():
 
 
 OPENER_LEADS = {"en": ("- **Course:**", "- **Source:**", "- **You build:**", "- **You will see:**"),
-                "zh": ("- **对应课程章节：**", "- **来源：**", "- **本实验要做的：**", "- **你会看到：**")}
+                "zh": ("- **对应课程章节**", "- **来源**", "- **本实验要做的**", "- **你会看到**")}
 CLOSING = {"en": "## How this lab differs from the course", "zh": "## 与课程的不同"}
 
 
@@ -50,6 +51,28 @@ def test_every_lab_opens_short_and_closes_with_its_differences():
                 [lead.split("**")[1] for lead in OPENER_LEADS[lang] if any(line.startswith(lead) for line in leads)]
             assert len(leads) == 3, (lab, lang, leads)
             assert markdown[-1][0] == CLOSING[lang], (lab, lang, markdown[-1][0])
+
+
+def unflanked_bold(line):
+    """The `**` of `line` that CommonMark will not take as bold: an opening one followed by punctuation after
+    a letter, or a closing one after punctuation and followed by a letter (**来源：**的 stays literal)."""
+    def kind(char):
+        return "space" if not char or char.isspace() else "punct" if unicodedata.category(char)[0] in "PS" else "letter"
+    found = []
+    for index, match in enumerate(re.finditer(r"\*\*", line)):
+        before, after = kind(line[match.start() - 1: match.start()]), kind(line[match.end(): match.end() + 1])
+        opening = index % 2 == 0
+        if (opening and after == "punct" and before == "letter") or (not opening and before == "punct" and after == "letter"):
+            found.append(line[max(0, match.start() - 6): match.end() + 6])
+    return found
+
+
+def test_bold_renders_in_every_lesson_cell():
+    assert unflanked_bold("- **来源：**某课程") and unflanked_bold("课程的**（注）**") and not unflanked_bold("- **来源**：某课程")
+    for lab in notebooks.lab_files():
+        for kind, lang, tags, lines in notebooks.cells_of(open(lab, encoding="utf-8").read()):
+            for line in lines if kind == "markdown" else []:
+                assert not unflanked_bold(line), (lab, line)
 
 
 def test_the_labs_name_no_file_the_repository_lacks_and_no_private_attribute():

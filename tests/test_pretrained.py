@@ -36,7 +36,7 @@ def test_the_shipped_model_reads_mnist_as_its_card_says(card, source):
     model, loss, trained_on = load_trained(SHIPPED)
     assert trained_on is None  # it needs no course file
     arrays, _ = read_source(source)
-    images, labels = PIXEL_SCALES["-1..1"][arrays["test_images"].reshape(-1, 28, 28)], arrays["test_labels"]
+    images, labels = PIXEL_SCALES["x/127.5-1"][arrays["test_images"].reshape(-1, 28, 28)], arrays["test_labels"]
     predicted = np.concatenate([read_images(model, loss, images[i:i + 500])[0] for i in range(0, len(images), 500)])
     accuracy = float(np.mean(predicted == labels))
     # the same digits as the card's measure (the course file's eval split); another processor may round one

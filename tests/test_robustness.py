@@ -60,7 +60,7 @@ def flip_bit(raw, where):
 def test_a_damaged_cache_is_rebuilt_from_the_json(small_datafile, tmp_path, capsys, damage):
     path = course_copy(small_datafile, tmp_path)
     expected = fresh_load(path)
-    (cache,) = [c for c in cache_paths(path, data._content_key(path)) if os.path.exists(c)]
+    (cache,) = [c for c in cache_paths(path, data.content_key(path)) if os.path.exists(c)]
     good = open(cache, "rb").read()
     with open(cache, "wb") as f:
         f.write(damage(good))
@@ -82,7 +82,7 @@ def test_a_cache_with_arrays_of_the_wrong_kind_is_rebuilt(small_datafile, tmp_pa
     # a valid zip whose arrays are not the course's (an older layout, another program's file)
     path = course_copy(small_datafile, tmp_path)
     expected = fresh_load(path)
-    (cache,) = [c for c in cache_paths(path, data._content_key(path)) if os.path.exists(c)]
+    (cache,) = [c for c in cache_paths(path, data.content_key(path)) if os.path.exists(c)]
     arrays = dict(np.load(cache))
     arrays["valid_images"] = arrays["valid_images"][:, :700]
     with open(cache, "wb") as f:
@@ -102,7 +102,7 @@ def test_a_data_folder_that_cannot_be_written_caches_in_the_user_cache(small_dat
     expected = fresh_load(small_datafile)
     got = fresh_load(path)
     np.testing.assert_array_equal(got["train"][0], expected["train"][0])
-    name = f"course.json.gz.{data._content_key(path)}.npz"
+    name = f"course.json.gz.{data.content_key(path)}.npz"
     assert os.listdir(tmp_path / "user-cache" / "paddle-digits") == [name]
     capsys.readouterr()
     fresh_load(path)
