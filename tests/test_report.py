@@ -130,3 +130,23 @@ def test_a_killed_report_takes_its_running_lab_with_it(tmp_path, small_datafile)
         time.sleep(0.1)
     else:
         raise AssertionError(f"the lab (process {lab}) outlived the killed report")
+
+
+def test_a_kept_figure_keeps_every_lines_colour(tmp_path):
+    """The report shrinks each figure to 64 colours; the five curves of a figure must keep five colours (lab
+    07's legend once showed two reds and a grey for tab10's blue, orange, green, red)."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+    running, final = tmp_path / "lab.running", tmp_path / "lab"
+    running.mkdir()
+    fig, ax = plt.subplots(figsize=(10, 4))
+    for index in range(5):
+        ax.plot(range(50), [index + (step % 7) / 10 for step in range(50)], label=f"C{index}", lw=1.5)
+    ax.legend()
+    fig.savefig(running / "curves.png", dpi=100)
+    plt.close(fig)
+    report.keep(str(running), str(final))
+    colours = {tuple(c) for c in Image.open(final / "curves.png").convert("RGB").getdata()}
+    for name in ("C0", "C1", "C2", "C3", "C4"):
+        wanted = tuple(round(255 * v) for v in matplotlib.colors.to_rgb(name))
+        assert min(sum(abs(a - b) for a, b in zip(wanted, colour)) for colour in colours) <= 24, name

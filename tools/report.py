@@ -147,7 +147,8 @@ def keep(running, final):
                 image = image.convert("RGB")
                 if image.width > FIGURE_WIDTH:
                     image = image.resize((FIGURE_WIDTH, round(image.height * FIGURE_WIDTH / image.width)), Image.LANCZOS)
-                image.quantize(colors=64).save(os.path.join(kept, name), optimize=True)
+                # octree keeps a line's colour; median cut merged tab10's blue and orange into greys and reds
+                image.quantize(colors=64, method=Image.Quantize.FASTOCTREE).save(os.path.join(kept, name), optimize=True)
     shutil.rmtree(final, ignore_errors=True)
     os.replace(kept, final)
     shutil.rmtree(running, ignore_errors=True)
