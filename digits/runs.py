@@ -65,7 +65,8 @@ class Run:
                 if os.path.exists(os.path.join(path, CONFIG)):
                     raise UserError(f"{path} already holds a run: choose another --out, or continue it with "
                                     f"--resume {path}")
-                raise UserError(f"--out {path} is a folder with other files in it: name a new or empty folder")
+                if LOCK not in os.listdir(path):  # a folder of the user's; with a lock, a run may be starting in it
+                    raise UserError(f"--out {path} is a folder with other files in it: name a new or empty folder")
             log_writer = visualdl_log_writer() if visualdl else None  # fail before anything is written
             try:
                 os.makedirs(path, exist_ok=True)
@@ -76,6 +77,9 @@ class Run:
             if os.path.exists(os.path.join(path, CONFIG)):  # another process created the run while we waited
                 run.unlock()
                 raise UserError(f"{path} already holds a run: choose another --out, or continue it with --resume {path}")
+            if set(os.listdir(path)) - {LOCK}:  # left by a start that died before config.json
+                run.unlock()
+                raise UserError(f"--out {path} is a folder with other files in it: name a new or empty folder")
             write_text(run.file(CONFIG), json.dumps(config, indent=2) + "\n")
             run.scalars = log_writer(logdir=run.file("visualdl")) if log_writer else None
         return run
