@@ -22,7 +22,7 @@ from .augment import blurred, distorted, restroked, shifted, warped  # noqa: F40
 from .coursejson import read_course_json
 from .errors import UserError
 from .fileio import atomic_path
-from .datafile import find_datafile
+from .datafile import find_datafile, user_cache_folder
 
 MODES = ("train", "valid", "eval")
 FLAT = (784,)          # images for the MLP
@@ -96,9 +96,8 @@ def cache_paths(path, key):
     """Where the cache of a course file may be, in order: beside it, else (a read-only data folder) the
     user's cache folder. The name holds the file's content key, so a changed file is parsed again."""
     name = f"{os.path.basename(path)}.{key}.npz"
-    user_cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return [os.path.join(os.path.dirname(os.path.abspath(path)), ".cache", name),
-            os.path.join(user_cache, "paddle-digits", name)]
+            os.path.join(user_cache_folder(), name)]
 
 
 def _read_cache(cache):

@@ -21,6 +21,13 @@ def project_datafile():
     return os.path.join(PROJECT_ROOT, "work", FILE_NAME)
 
 
+def user_cache_folder():
+    """The project's folder in the user's cache (XDG_CACHE_HOME, else ~/.cache): for what cannot be written
+    beside a read-only data file, and for the tests' MNIST download."""
+    return os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+                        "paddle-digits")
+
+
 def default_idx_folder():
     """work/mnist-idx in the project: where prepare downloads the four IDX files for the project's file,
     and where the labs that read them look by default (wherever the course file itself was found)."""

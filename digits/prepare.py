@@ -19,7 +19,7 @@ import os
 import numpy as np
 
 from .data import MODES, cache_course_arrays, content_key, load_course_data
-from .datafile import default_datafile, default_idx_folder, find_datafile, looked_for, project_datafile
+from .datafile import default_datafile, default_idx_folder, find_datafile, looked_for, project_datafile, user_cache_folder
 from .errors import UserError, run_main
 from .fileio import atomic_path
 from .idx import FILES, download, read_source
@@ -99,8 +99,7 @@ def rescaled_copy(datafile, pixels):
         raise UserError(f"pixels {pixels!r}: give one of {', '.join(PIXEL_SCALES)}")
     folder = os.path.dirname(os.path.abspath(datafile))
     if not os.access(folder, os.W_OK):
-        folder = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
-                              "paddle-digits")
+        folder = user_cache_folder()
         os.makedirs(folder, exist_ok=True)
     stem = os.path.basename(datafile).split(".")[0]
     path = os.path.join(folder, f"{stem}-{content_key(datafile)}-{pixels.replace('/', '_')}.json.gz")

@@ -27,6 +27,7 @@ SCRIPT_ENV = dict(os.environ)
 
 import digits  # noqa: E402
 from digits.errors import UserError  # noqa: E402
+from digits.datafile import user_cache_folder  # noqa: E402
 from digits.idx import download  # noqa: E402
 from digits.prepare import prepare  # noqa: E402
 
@@ -66,8 +67,7 @@ def mnist_source():
         return os.environ["MNIST_SOURCE"]
     if os.path.isdir(SHARED):
         return SHARED
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    folder = os.path.join(cache, "paddle-digits", "mnist-idx")
+    folder = os.path.join(user_cache_folder(), "mnist-idx")
     print(f"\ntests: no ../shared/data/mnist beside the project: using MNIST from {folder} (downloaded once, "
           f"checked against the published checksums)")
     try:
@@ -125,15 +125,22 @@ def run_lab(name, tmp_path, datafile, lang="en", kernel="python3", cwd=None, env
                    for output in cell.outputs if output.get("name") == "stdout")
 
 
+def recorded(folder, lab="*", single=False):
+    """The numbers a lab kept with digits.lab.record: results.json of its newest run folder under
+    folder/runs/<lab>/<time>/ (lab: "lab03", ...; "*" any lab). single: assert the lab wrote one run folder."""
+    found = sorted(glob.glob(os.path.join(str(folder), "runs", lab, "*", "results.json")), key=os.path.getmtime)
+    assert found, f"{lab} recorded no results.json (digits.lab.record) under {folder}/runs"
+    assert len(found) == 1 or not single, found
+    with open(found[-1], encoding="utf-8") as f:
+        return json.load(f)
+
+
 def check_recorded(stem, folder):
     """The lab kept exactly the numbers its entry in tools/published.py lists (the lab report reads them)."""
     from tools.published import BY_NAME
-    found = sorted(glob.glob(os.path.join(str(folder), "runs", "*", "*", "results.json")), key=os.path.getmtime)
-    assert found, f"{stem} recorded no results.json (digits.lab.record)"
-    with open(found[-1], encoding="utf-8") as f:
-        recorded = json.load(f)
+    numbers = recorded(folder)
     assert stem in BY_NAME, f"{stem} has no entry in tools/published.py"
-    assert sorted(recorded) == sorted(n.key for n in BY_NAME[stem].numbers), (stem, sorted(recorded))
+    assert sorted(numbers) == sorted(n.key for n in BY_NAME[stem].numbers), (stem, sorted(numbers))
 
 
 def check_runs_load(folder):

@@ -5,22 +5,15 @@ import re
 
 import pytest
 
-from conftest import notebook_images, run_lab, run_script
+from conftest import notebook_images, recorded, run_lab, run_script
 
 pytestmark = pytest.mark.full  # the full tier: python -m pytest --full
-
-
-def recorded(tmp_path, lab):
-    """The numbers a lab kept with digits.lab.record: its one run folder's results.json (runs/<lab>/<time>/)."""
-    found = list(tmp_path.glob(f"runs/{lab}/*/results.json"))
-    assert len(found) == 1, found
-    return json.loads(found[0].read_text(encoding="utf-8"))
 
 
 def test_lab00_minimal_linear_and_label_shapes(tmp_path, small_datafile, source):
     out = run_lab("00_minimal_linear.py", tmp_path, small_datafile, source=source)
     assert "square_error_cost of predictions [16, 1] and labels [16] has shape [16, 16]; with labels [16, 1]: [16, 1]" in out
-    results = recorded(tmp_path, "lab00")
+    results = recorded(tmp_path, "lab00", single=True)
     # the broadcast loss cannot fall below the labels' variance; with [B, 1] labels the same model learns
     assert results["column_loss"] < results["flat_loss"] and results["flat_loss"] > 0.8 * results["label_variance"]
     assert "minimal model: last epoch's mean loss" in out and "test accuracy (rounded prediction)" in out
@@ -44,7 +37,7 @@ def test_lab01_data(tmp_path, small_datafile):
     assert "same seed, first 3 batches of the course's and the library's loader equal: True" in out
     assert "one shuffled epoch of 20 batches: the course's loader" in out
     assert "DataLoader: 20 batches per epoch" in out
-    results = recorded(tmp_path, "lab01")
+    results = recorded(tmp_path, "lab01", single=True)
     assert (results["train_images"], results["valid_images"], results["eval_images"]) == (2000, 500, 500)
     assert results["same_batches"] is True
     assert results["course_epoch_seconds"] > 0 and results["library_epoch_seconds"] > 0
@@ -57,7 +50,7 @@ def test_lab02_mlp_regression(tmp_path, small_datafile):
     assert "all in (0, 1): True" in out  # the course's sigmoid curve, before the network
     # the first batch's loss is the course's own log line (the lab records only the end's numbers)
     first = float(re.search(r"epoch: 0, batch: 0, loss is: ([\d.]+)", out).group(1))
-    results = recorded(tmp_path, "lab02")
+    results = recorded(tmp_path, "lab02", single=True)
     assert results["train_loss"] < first / 2
     assert results["eval_mse"] < first  # the MLP learned something the test images confirm
     assert "final train loss" in out and "rounded-prediction accuracy" in out
@@ -81,7 +74,7 @@ def test_lab02_as_a_script_takes_its_parameters_as_flags(tmp_path, small_datafil
 
 def test_lab03_cnn_regression_course_vs_warmup_and_classifiers(tmp_path, small_datafile):
     out = run_lab("03_cnn_regression.py", tmp_path, small_datafile)
-    results = recorded(tmp_path, "lab03")
+    results = recorded(tmp_path, "lab03", single=True)
     # the lab's finding on this seed and data ([-1, 1] pixels): the course setting kills every conv2 channel and
     # predicts a constant; the warm-up keeps most channels and regresses better
     assert results["cnn_course_dead"] == 1 and "stalled: constant output" in out, out[-2000:]

@@ -8,21 +8,14 @@ import re
 
 import pytest
 
-from conftest import notebook_images, run_lab, run_script
+from conftest import notebook_images, recorded, run_lab, run_script
 
 pytestmark = pytest.mark.full  # the full tier: python -m pytest --full
 
 
-def recorded(tmp_path, lab):
-    """What the lab kept with record(): results.json in its one run folder, runs/<lab>/<time>/."""
-    found = list(tmp_path.glob(f"runs/{lab}/*/results.json"))
-    assert len(found) == 1, found
-    return json.loads(found[0].read_text(encoding="utf-8"))
-
-
 def test_lab04_loss_functions(tmp_path, small_datafile):
     out = run_lab("04_loss_functions.py", tmp_path, small_datafile)
-    results = recorded(tmp_path, "lab04")
+    results = recorded(tmp_path, "lab04", single=True)
     # the course's worked numbers, computed here too: softmax([3, 1, -3]) ~ [0.88, 0.12, 0], -log 0.6 = 0.51,
     # -log 0.1 = 2.30, and the cross-entropy of those scores is -log of the first probability
     exps = [math.exp(score) for score in (3, 1, -3)]
@@ -56,7 +49,7 @@ def test_lab04_loss_functions(tmp_path, small_datafile):
 
 def test_lab05_optimizers(tmp_path, small_datafile):
     out = run_lab("05_optimizers.py", tmp_path, small_datafile)
-    results = recorded(tmp_path, "lab05")
+    results = recorded(tmp_path, "lab05", single=True)
     # the homework judges by the loss trend: the final train loss, which the lab prints (and does not record)
     learning_rates = out.split("four optimizers")[0]
     row = r"^SGD\s+([\d.e-]+)\s+1\s+([\d.]+)\s"  # optimizer, lr, epochs (1 in quick mode), train loss, ...
@@ -72,7 +65,7 @@ def test_lab05_optimizers(tmp_path, small_datafile):
 
 def test_lab06_devices_and_two_processes(tmp_path, small_datafile):
     out = run_lab("06_devices_distributed.py", tmp_path, small_datafile)
-    results = recorded(tmp_path, "lab06")
+    results = recorded(tmp_path, "lab06", single=True)
     assert "training on cpu" in out and "not compiled with CUDA" in out
     # steps per epoch, from the printed table (not recorded): each rank of two reads half the data
     steps = dict(re.findall(r"^(1 process|2, spawn|2, launch)\s+[\d.]+\s+[\d.]+\s+(\d+)\s", out, re.M))
@@ -93,5 +86,5 @@ def test_lab06_as_a_script_guards_what_spawn_reimports(tmp_path, small_datafile)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("training on cpu") == 1 and done.stdout.count("1 process, epoch 0") == 1
     assert "spawn and launch end with the same weights: True" in done.stdout
-    assert recorded(tmp_path, "lab06")["spawn_equals_launch"] is True
+    assert recorded(tmp_path, "lab06", single=True)["spawn_equals_launch"] is True
     assert len(list(tmp_path.glob("runs/lab06/*"))) == 1

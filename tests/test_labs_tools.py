@@ -2,26 +2,16 @@
 
 The numbers come from the results.json each lab records (digits.lab.record); the printed output is read only
 for the lessons' key lines."""
-import glob
 import importlib.util
-import json
 import os
 import re
 
 import pytest
 
-from conftest import notebook_images, run_lab, run_script
+from conftest import notebook_images, recorded, run_lab, run_script
 
 pytestmark = pytest.mark.full  # the full tier: python -m pytest --full
 LABS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "labs")
-
-
-def results(folder, lab):
-    """The numbers the lab recorded: results.json of its newest run folder under folder/runs/<lab>."""
-    found = sorted(glob.glob(os.path.join(str(folder), "runs", lab, "*", "results.json")), key=os.path.getmtime)
-    assert found, f"{lab} recorded no results.json under {folder}"
-    with open(found[-1], encoding="utf-8") as f:
-        return json.load(f)
 
 
 def test_lab07_debug_and_regularisation(tmp_path, small_datafile):
@@ -37,10 +27,10 @@ def test_lab07_debug_and_regularisation(tmp_path, small_datafile):
     # the table: one row per setting, and their numbers in results.json
     assert re.findall(r"^(none|L2 \S+|dropout 0.5)\s+.*%$", out, re.M) == \
         ["none", "L2 1e-5", "L2 1e-3", "L2 1e-2", "dropout 0.5"]
-    recorded = results(tmp_path, "lab07")
+    numbers = recorded(tmp_path, "lab07")
     for setting in ("none", "l2_1e5", "l2_1e3", "l2_1e2", "dropout"):
-        assert 0.3 < recorded[f"valid_{setting}"] <= 1  # one epoch on 2,000 images: well above chance (0.1)
-        assert -0.3 < recorded[f"gap_{setting}"] < 0.3
+        assert 0.3 < numbers[f"valid_{setting}"] <= 1  # one epoch on 2,000 images: well above chance (0.1)
+        assert -0.3 < numbers[f"gap_{setting}"] < 0.3
     assert list(tmp_path.glob("runs/lab07/*/train_vs_valid_loss.png"))
     # the course's VisualDL loop: run when visualdl is installed, else one line on how to get it
     if importlib.util.find_spec("visualdl"):
@@ -57,9 +47,9 @@ def test_lab08_resume_is_exact(tmp_path, small_datafile):
     # the lab's own loop: paddle.save per epoch, paddle.load + set_state_dict, then bit for bit
     assert "restored: scheduler step 20, learning rate 0.005500" in out
     assert "(bit for bit: True)" in out
-    recorded = results(tmp_path, "lab08")
-    assert recorded["losses_equal"] is True and recorded["weights_equal"] is True
-    assert recorded["final_lr"] == pytest.approx(0.001)  # the schedule resumed at its step and ran to its end
+    numbers = recorded(tmp_path, "lab08")
+    assert numbers["losses_equal"] is True and numbers["weights_equal"] is True
+    assert numbers["final_lr"] == pytest.approx(0.001)  # the schedule resumed at its step and ran to its end
     assert list(tmp_path.glob("runs/lab08/*/checkpoint_stopped/mnist_epoch0.pdopt"))
     # the live losses of the three runs: one figure in the notebook, and its PNG
     assert list(tmp_path.glob("runs/lab08/*/losses.png"))
@@ -67,22 +57,22 @@ def test_lab08_resume_is_exact(tmp_path, small_datafile):
     # the library: train.py --stop-after, then --resume, lands on the same weights
     assert "resuming" in out
     assert "train.py, stopped and resumed: its" in out
-    assert recorded["library_equal"] is True and 0.3 < recorded["library_eval_accuracy"] <= 1
+    assert numbers["library_equal"] is True and 0.3 < numbers["library_eval_accuracy"] <= 1
 
 
 def test_lab09_export_parity_and_eval_of_the_export(tmp_path, small_datafile):
     out = run_lab("09_export_inference.py", tmp_path, small_datafile)
-    recorded = results(tmp_path, "lab09")
+    numbers = recorded(tmp_path, "lab09")
     # the course's Linear(784, 10): trained one epoch, its loss falls; saved, loaded, it reads eval image 0, a 7
     assert re.search(r"^epoch: 0, batch: 0, loss is: [\d.]+$", out, re.M)
-    assert recorded["linear_last_loss"] < 0.8 * recorded["linear_first_loss"]
-    assert recorded["first_eval_label"] == 7 and recorded["linear_predicts_first_eval"] == 7
+    assert numbers["linear_last_loss"] < 0.8 * numbers["linear_first_loss"]
+    assert numbers["first_eval_label"] == 7 and numbers["linear_predicts_first_eval"] == 7
     assert "the loaded model predicts 7" in out
     assert list(tmp_path.glob("runs/lab09/*/inference/mnist.pdiparams"))
     # the CNN's export against the dynamic graph: Paddle's kernels exactly, oneDNN's within float32 rounding
-    assert recorded["jit_difference"] == 0 and recorded["inference_difference"] == 0
-    assert max(recorded["onednn_difference"], recorded["training_layers_difference"]) <= 1e-4  # logits up to ~20
-    assert recorded["same_predictions"] is True
+    assert numbers["jit_difference"] == 0 and numbers["inference_difference"] == 0
+    assert max(numbers["onednn_difference"], numbers["training_layers_difference"]) <= 1e-4  # logits up to ~20
+    assert numbers["same_predictions"] is True
     assert out.count("same predictions: True") == 4  # jit.load, inference, inference + oneDNN, training layers
     export = next(tmp_path.glob("runs/lab09/*/export"))
     done = run_script(["eval.py", str(export)], tmp_path, small_datafile)
@@ -97,16 +87,16 @@ def test_lab09_as_a_script_exports_a_train_py_run(tmp_path, small_datafile):
     done = run_script(["labs/09_export_inference.py", "--quick", "--run", run], tmp_path, small_datafile)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "epoch 0 done" not in done.stdout  # exported the run's weights: no CNN trained (only the linear example)
-    assert done.stdout.count("same predictions: True") == 4 and results(tmp_path, "lab09")["same_predictions"] is True
+    assert done.stdout.count("same predictions: True") == 4 and recorded(tmp_path, "lab09")["same_predictions"] is True
     export = next(tmp_path.glob("runs/lab09/*/export"))
     assert {"model.json", "model.pdmodel"} & set(os.listdir(export))  # the graph: Paddle 3 (PIR) or Paddle 2
 
 
 def test_lab10_high_level_api_matches_the_loop(tmp_path, small_datafile):
     out = run_lab("10_high_level_api.py", tmp_path, small_datafile)
-    recorded = results(tmp_path, "lab10")
-    high_level, hand = recorded["high_level_accuracy"], recorded["hand_written_accuracy"]
+    numbers = recorded(tmp_path, "lab10")
+    high_level, hand = numbers["high_level_accuracy"], numbers["hand_written_accuracy"]
     assert high_level > 0.3 and hand > 0.3 and abs(high_level - hand) < 0.15
-    assert recorded["predict_correct"] >= 5
+    assert numbers["predict_correct"] >= 5
     assert re.search(r"^paddle.Model.predict on 10 eval digits: \[.*\] \(labels \[.*\]\)$", out, re.M)
     assert re.search(r"^paddle.Model\s+[\d.]+%", out, re.M) and re.search(r"^hand-written loop\s+[\d.]+%", out, re.M)

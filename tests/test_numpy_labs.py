@@ -1,7 +1,6 @@
 """The NumPy-track labs run end to end in quick mode and show what they claim. Their numbers are read from the
 results.json each lab records (digits.lab.record) in its run folder; the printed output is read only for the
 lessons' key sentences, and for what a lab prints but does not record (lab 12's epochs, lab 11b's table)."""
-import json
 import math
 import os
 import re
@@ -9,16 +8,9 @@ import re
 import nbformat
 import pytest
 
-from conftest import run_lab, run_script
+from conftest import recorded, run_lab, run_script
 
 pytestmark = pytest.mark.full  # the full tier: python -m pytest --full
-
-
-def recorded(folder, lab):
-    """The numbers the lab `lab` (lab11, ...) recorded in its newest run folder under folder/runs: its results.json."""
-    found = sorted(folder.glob(f"runs/{lab}/*/results.json"), key=os.path.getmtime)
-    assert found, f"{lab} wrote no results.json under {folder}/runs"
-    return json.loads(found[-1].read_text(encoding="utf-8"))
 
 
 def images_in_cell(tmp_path, name, text):

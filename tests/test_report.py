@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -146,7 +147,7 @@ def test_a_kept_figure_keeps_every_lines_colour(tmp_path):
     fig.savefig(running / "curves.png", dpi=100)
     plt.close(fig)
     report.keep(str(running), str(final))
-    colours = {tuple(c) for c in Image.open(final / "curves.png").convert("RGB").getdata()}
+    colours = {tuple(c) for c in np.asarray(Image.open(final / "curves.png").convert("RGB")).reshape(-1, 3).tolist()}
     for name in ("C0", "C1", "C2", "C3", "C4"):
         wanted = tuple(round(255 * v) for v in matplotlib.colors.to_rgb(name))
         assert min(sum(abs(a - b) for a, b in zip(wanted, colour)) for colour in colours) <= 24, name

@@ -1,12 +1,11 @@
 """Lab 15, the speed ladder, runs in quick mode and shows what it claims: the speed rungs change only the time.
 Rung 0's numbers are read from the results.json the lab records (digits.lab.record); rungs 1 to 3, which it does
 not record, from its printed ladder."""
-import json
 import re
 
 import pytest
 
-from conftest import notebook_images, run_lab, run_script
+from conftest import notebook_images, recorded, run_lab, run_script
 
 pytestmark = pytest.mark.full  # the full tier: python -m pytest --full
 
@@ -16,7 +15,7 @@ def test_lab15_speed_ladder(tmp_path, small_datafile):
     rungs = re.findall(r"^rung (\d) (.+?)\s+([\d.]+) ± ([\d.]+) s   eval accuracy ([\d.]+ ± [\d.]+)%", out, re.M)
     assert [int(r[0]) for r in rungs] == list(range(7)), out[-3000:]
     accuracy = {int(r[0]): r[4] for r in rungs}
-    results = json.loads(next(tmp_path.glob("runs/lab15/*/results.json")).read_text(encoding="utf-8"))
+    results = recorded(tmp_path, "lab15")
     course = 100 * results["course_accuracy"]  # rung 0's mean eval accuracy, %
     assert 10 < course <= 100 and 10 < 100 * results["minute_accuracy"] <= 100
     assert 0 < results["fused_seconds"] and 0 < results["course_seconds"] and 0 < results["minute_seconds"]
