@@ -24,8 +24,8 @@ NEAR_TIE = 1e-4
 
 @pytest.fixture(scope="module")
 def digits_batch(small_datafile):
-    """37 real training digits (an odd batch size) and their labels."""
-    images, labels = next(load_data("train", 37, image_shape=IMAGE, label_dtype="int64", datafile=small_datafile)())
+    """The first 37 real eval digits (an odd batch size; unshuffled, so every machine tests the same ones)."""
+    images, labels = next(load_data("eval", 37, image_shape=IMAGE, label_dtype="int64", datafile=small_datafile)())
     return paddle.to_tensor(images), paddle.to_tensor(labels)
 
 
@@ -76,12 +76,13 @@ def untied_input_positions(conv_output, k, stride, pad, input_shape):
     """Where the input gradient of pool(relu(conv(x))) is defined: a flat background gives equal values
     inside a max-pool window, and which element of such a tie (or of a near-tie that float rounding can
     flip) receives the gradient is not defined; oneDNN picks another one than Paddle on some processors.
-    An input position is left out when any conv output it feeds lies in a (near-)tied 2x2 window."""
+    An input position is left out when any conv output it feeds lies in a (near-)tied 2x2 window. ReLU's floor
+    competes too: a window whose maximum is near 0 passes a gradient in one implementation and none in the other."""
     batch, channels, height, width = conv_output.shape
     windows = conv_output[:, :, :height // 2 * 2, :width // 2 * 2].reshape(
         batch, channels, height // 2, 2, width // 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(batch, channels, height // 2, width // 2, 4)
-    top = np.sort(np.maximum(windows, 0), axis=-1)
-    tied = (top[..., -1] > 0) & (top[..., -1] - top[..., -2] <= NEAR_TIE * np.abs(conv_output).max())
+    top = np.sort(np.concatenate([windows, np.zeros(windows.shape[:-1] + (1,), windows.dtype)], axis=-1), axis=-1)
+    tied = top[..., -1] - top[..., -2] <= NEAR_TIE * np.abs(conv_output).max()
     tied_outputs = np.repeat(np.repeat(tied.any(axis=1), 2, axis=1), 2, axis=2).astype("float32")
     tied_outputs = np.pad(tied_outputs, ((0, 0), (0, height - tied_outputs.shape[1]), (0, width - tied_outputs.shape[2])))
     reach = F.conv2d_transpose(paddle.to_tensor(tied_outputs[:, None]), paddle.ones([1, 1, k, k]), stride=stride,
@@ -129,7 +130,8 @@ def test_conv_relu_pool_on_tied_digits(digits_batch, cin, cout, k, stride, pad):
 def windows_with_rival_patches(conv_output, x, k, stride, pad):
     """Per 2x2 max-pool window of relu(conv_output): whether a value within NEAR_TIE of the output's range
     below the window's maximum comes from an input patch unlike the maximum's own. Outside such windows both
-    implementations pick the same patch, or an equal one (which gives the same weight gradient)."""
+    implementations pick the same patch, or an equal one (which gives the same weight gradient). A maximum
+    near 0 has ReLU's floor as its rival (a gradient in one implementation, none in the other)."""
     batch, channels, height, width = conv_output.shape
     h2, w2 = height // 2, width // 2
 
@@ -137,7 +139,8 @@ def windows_with_rival_patches(conv_output, x, k, stride, pad):
         a = a[:, :, :h2 * 2, :w2 * 2].reshape(a.shape[0], a.shape[1], h2, 2, w2, 2)
         return a.transpose(0, 1, 2, 4, 3, 5).reshape(a.shape[0], a.shape[1], h2, w2, 4)
 
-    values = np.maximum(by_window(conv_output), 0)
+    raw = by_window(conv_output)
+    values = np.maximum(raw, 0)
     patches = F.unfold(paddle.to_tensor(x), k, strides=stride, paddings=pad).numpy().reshape(batch, -1, height, width)
     patches = by_window(patches).transpose(0, 2, 3, 4, 1)  # (batch, h2, w2, 4, patch)
     equal = (patches[:, :, :, :, None] == patches[:, :, :, None]).all(-1)  # (batch, h2, w2, 4, 4)
@@ -145,8 +148,9 @@ def windows_with_rival_patches(conv_output, x, k, stride, pad):
     equal_to_winner = np.take_along_axis(np.broadcast_to(equal[:, None], values.shape + (4,)),
                                          winner[..., None, None], axis=-2)[..., 0, :]
     top = values.max(-1, keepdims=True)
-    rivals = (values >= top - NEAR_TIE * np.abs(conv_output).max()) & ~equal_to_winner
-    return (top[..., 0] > 0) & rivals.any(-1)
+    tolerance = NEAR_TIE * np.abs(conv_output).max()
+    rivals = (values >= top - tolerance) & ~equal_to_winner
+    return ((top[..., 0] > 0) & rivals.any(-1)) | (np.abs(raw.max(-1)) <= tolerance)
 
 
 @pytest.mark.parametrize("name", ["cnn", "fast_cnn"])
