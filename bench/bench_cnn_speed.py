@@ -4,14 +4,14 @@ The course CNN (conv 20@5x5 pad 2 -> relu -> pool 2, twice, Linear(980, 10)), cr
 on the real course data (work/mnist.json.gz). Three measurements, each printed as a table of medians:
 
 1. training step: forward + backward + SGD step on real batches, images/s and the 50,000-image epoch
-   it implies, per thread count: Paddle's kernels, the course class accelerated, fast_cnn. Paddle variants run interleaved in one process, so load from other
-   processes hits them alike; PyTorch runs in its own process right after, on the same batches.
+   it implies, per thread count: Paddle's kernels, the course class with oneDNN's convolutions but its stages
+   unfused (--no-fuse), and as train.py runs it (each conv -> relu -> pool stage one fused oneDNN call).
+   Paddle variants run interleaved in one process, so load from other processes hits them alike; PyTorch runs in its own process right after, on the same batches.
 2. training epoch: the 50,000 training images once through a whole loop, Adam 0.001: the course's
    program (its JSON loader building each batch from per-sample np.array calls, Paddle's kernels),
    train.py itself (its own "epoch 0 done in" line: the project's loop with its bookkeeping, as a user
-   runs it) with --no-onednn, by default (the course class, oneDNN convolutions) and with
-   --model fast_cnn (each conv -> relu -> pool stage one fused oneDNN call; the presets), and PyTorch's
-   loop doing the same per-batch work (the loss and the hits read back, as train.py logs them).
+   runs it) with --no-onednn, with --no-fuse and by default (the course class, oneDNN convolutions, its
+   stages fused), and PyTorch's loop doing the same per-batch work (the loss and the hits read back, as train.py logs them).
 3. time to 99% (--time-to-99): `python train.py --preset minute`, wall time from start to the eval
    accuracy, warm data cache, and the same run with --no-onednn.
 
@@ -36,7 +36,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 BATCH, EPOCH_IMAGES = 100, 50_000
 STEP_BATCHES = 10    # distinct real batches the step measurement cycles through
-TARGET_SECONDS = 5  # per epoch on 2 cores: issue 13's target
 RECIPE = ["--preset", "minute"]  # train.py's 99%-in-a-minute run
 
 
@@ -76,11 +75,11 @@ def paddle_step_worker(args):
               for i in range(STEP_BATCHES)]
     labels = [paddle.to_tensor(arrays["labels"][i * BATCH:(i + 1) * BATCH].reshape(-1, 1)) for i in range(STEP_BATCHES)]
 
-    def trainer(name, onednn):
+    def trainer(onednn, fuse=True):
         paddle.seed(0)
-        model = build_model(name, 10)
+        model = build_model("cnn", 10)
         if onednn:
-            accelerate(model)
+            accelerate(model, fuse=fuse)
         optimizer = paddle.optimizer.SGD(0.01, parameters=model.parameters())
         state = {"i": 0}
 
@@ -93,9 +92,9 @@ def paddle_step_worker(args):
             return float(loss)
         return step
 
-    rates = interleaved_rates({"paddle (its own kernels)": trainer("cnn", False),
-                               "course class + accelerate": trainer("cnn", True),
-                               "fast_cnn (fused stages)": trainer("fast_cnn", True)}, args.repeats, args.steps)
+    rates = interleaved_rates({"paddle (its own kernels)": trainer(False),
+                               "oneDNN convs, --no-fuse": trainer(True, fuse=False),
+                               "oneDNN, fused (train.py)": trainer(True)}, args.repeats, args.steps)
     return {"rates": rates, "rss_mb": peak_rss_mb()}
 
 
@@ -213,11 +212,29 @@ def train_py_epoch(args, extra):
     return {"seconds": float(found.group(1)), "rss_mb": rss_mb}
 
 
-WORKERS = {"paddle-step": paddle_step_worker, "torch-step": torch_step_worker,
+def peak_worker(args):
+    """The roofline: the course CNN's FLOP per image per training step and this machine's fp32 GEMM rate."""
+    import digits  # noqa: F401  (before paddle: Pillow's zlib, see digits/__init__.py)
+    from bench.roofline import gemm_peak_gflops, training_flop_per_image
+    from models import build_model
+    return {"flop_per_image": training_flop_per_image(build_model("cnn", 10)), "gflops": gemm_peak_gflops(args.threads)}
+
+
+WORKERS = {"peak": peak_worker, "paddle-step": paddle_step_worker, "torch-step": torch_step_worker,
            "course-epoch": course_epoch_worker, "torch-epoch": torch_epoch_worker}
 
 
 # ---------------------------------------------------------------- the parent: runs workers, prints tables
+
+def epoch_floor(roofline):
+    """The shortest time an epoch's arithmetic can take here (bench/roofline.py)."""
+    from bench.roofline import floor_seconds
+    return floor_seconds(roofline["flop_per_image"], EPOCH_IMAGES, roofline["gflops"])
+
+
+def share_of_peak(roofline, epoch_seconds):
+    return f"{100 * epoch_floor(roofline) / epoch_seconds:.0f}%" if roofline else "-"
+
 
 def run_worker(python, kind, threads, args, env_threads=True, **extra):
     command = [python, os.path.abspath(__file__), "--worker", kind, "--threads", str(threads),
@@ -240,9 +257,10 @@ def step_table(args):
     print(f"\n1. training step: forward + backward + SGD, batch {BATCH} of real digits; median of {args.repeats} "
           f"repeats x {args.steps} steps, Paddle variants interleaved")
     print(f"{'variant':30s} {'threads':>7s} {'img/s':>8s} {'s/epoch':>8s} {'vs paddle':>10s} {'vs pytorch':>10s} "
-          f"{'peak RSS':>9s}")
+          f"{'% of peak':>9s} {'peak RSS':>9s}")
     for threads in args.threads:
         rows = []
+        roofline = run_worker(sys.executable, "peak", threads, args)
         paddle_result = run_worker(sys.executable, "paddle-step", threads, args)
         if paddle_result:
             rows += [(name, rate, paddle_result["rss_mb"]) for name, rate in paddle_result["rates"].items()]
@@ -255,18 +273,23 @@ def step_table(args):
         for name, rate, rss in rows:
             print(f"{name:30s} {threads:7d} {rate:8.0f} {EPOCH_IMAGES / rate:8.1f} "
                   f"{(f'{rate / plain:.2f}x' if plain else '-'):>10s} "
-                  f"{(f'{rate / torch_rate:.2f}x' if torch_rate else '-'):>10s} {rss:7.0f}MB")
+                  f"{(f'{rate / torch_rate:.2f}x' if torch_rate else '-'):>10s} "
+                  f"{share_of_peak(roofline, EPOCH_IMAGES / rate):>9s} {rss:7.0f}MB")
+        if roofline:
+            print(f"{'(the arithmetic floor)':30s} {threads:7d} {'':8s} {epoch_floor(roofline):8.1f} "
+                  f"{'':10s} {'':10s} {'100%':>9s}   ({roofline['gflops']:.0f} GFLOP/s fp32 GEMM, {threads} threads)")
 
 
 def epoch_table(args):
     threads = max(args.threads)
+    roofline = run_worker(sys.executable, "peak", threads, args)
     print(f"\n2. training epoch: the {EPOCH_IMAGES:,} training images once through each loop, Adam 0.001, batch {BATCH}; "
           f"median of {args.epoch_repeats} run(s) each, the loops taking turns")
     variants = [("course's program (its loader, Paddle's kernels)", lambda: run_worker(sys.executable, "course-epoch",
                                                                                      threads, args, env_threads=False)),
                 ("train.py --no-onednn", lambda: train_py_epoch(args, ["--no-onednn"])),
-                ("train.py (oneDNN conv layers)", lambda: train_py_epoch(args, [])),
-                ("train.py --model fast_cnn (fused)", lambda: train_py_epoch(args, ["--model", "fast_cnn"]))]
+                ("train.py --no-fuse (oneDNN convs, stages unfused)", lambda: train_py_epoch(args, ["--no-fuse"])),
+                ("train.py (oneDNN, stages fused)", lambda: train_py_epoch(args, []))]
     if args.torch_python:
         variants.append((f"PyTorch's loop, {threads} threads", lambda: run_worker(args.torch_python, "torch-epoch",
                                                                                 threads, args)))
@@ -280,14 +303,20 @@ def epoch_table(args):
     medians = {name: statistics.median(values) for name, values in seconds.items() if values}
     course = medians.get(variants[0][0])
     torch_seconds = medians.get(variants[-1][0]) if args.torch_python else None
-    print(f"{'loop':48s} {'s/epoch':>8s} {'img/s':>7s} {'vs course':>10s} {'vs PyTorch':>10s} {'peak RSS':>9s}")
+    print(f"{'loop':48s} {'s/epoch':>8s} {'img/s':>7s} {'vs course':>10s} {'vs PyTorch':>10s} {'% of peak':>9s} "
+          f"{'peak RSS':>9s}")
     for name, value in medians.items():
         print(f"{name:48s} {value:8.1f} {EPOCH_IMAGES / value:7.0f} {(f'{course / value:.2f}x' if course else '-'):>10s} "
-              f"{(f'{torch_seconds / value:.2f}x' if torch_seconds else '-'):>10s} {rss[name]:7.0f}MB")
-    default, plain = medians.get(variants[2][0]), medians.get(variants[1][0])
+              f"{(f'{torch_seconds / value:.2f}x' if torch_seconds else '-'):>10s} {share_of_peak(roofline, value):>9s} "
+              f"{rss[name]:7.0f}MB")
+    if roofline:
+        print(f"{'(the arithmetic floor)':48s} {epoch_floor(roofline):8.1f} {'':7s} {'':10s} {'':10s} {'100%':>9s}"
+              f"   ({roofline['flop_per_image'] / 1e6:.1f} MFLOP per image per step at {roofline['gflops']:.0f} GFLOP/s, "
+              f"the fastest fp32 GEMM here, {threads} threads)")
+    default, plain = medians.get(variants[3][0]), medians.get(variants[1][0])
     if default:
         versus = f", {torch_seconds / default:.2f}x PyTorch's loop (target >= 2x)" if torch_seconds else ""
-        print(f"train.py's epoch: {default:.1f} s (target <= {TARGET_SECONDS} s){versus}")
+        print(f"train.py's epoch: {default:.1f} s, {share_of_peak(roofline, default)} of peak (target >= 60%){versus}")
     if plain and course:
         print(f"train.py --no-onednn: {plain:.1f} s against the course's program's {course:.1f} s (target: no slower)")
 
@@ -341,8 +370,8 @@ def main():
     args.epoch_repeats = args.epoch_repeats or (1 if args.quick else 3)
     args.arrays = save_arrays(args.data)
     try:
-        print(f"course CNN, batch {BATCH}; an epoch is {EPOCH_IMAGES:,} images; target <= {TARGET_SECONDS} s per epoch "
-              f"(>= {EPOCH_IMAGES / TARGET_SECONDS:.0f} img/s)")
+        print(f"course CNN, batch {BATCH}; an epoch is {EPOCH_IMAGES:,} images; % of peak = the epoch's arithmetic at "
+              f"this machine's fastest fp32 GEMM rate / the epoch's time")
         if not args.torch_python:
             print("PyTorch: skipped (give --torch-python PATH of a python with torch==2.13.0)")
         step_table(args)

@@ -1,6 +1,6 @@
 """Where an epoch of train.py goes: a profile of one real epoch, by phase and by layer, and the arithmetic floor.
 
-    python bench/profile_epoch.py [--model cnn|fast_cnn] [--no-onednn] [--batches N]
+    python bench/profile_epoch.py [--model cnn|wide_cnn] [--no-fuse] [--no-onednn]
 
 Runs digits.training.fit (what train.py runs: the same loop, loader, bookkeeping and checkpoint) for one
 epoch, with timers around each phase of every batch: the loader, the tensors, each layer's forward
@@ -8,7 +8,8 @@ epoch, with timers around each phase of every batch: the loader, the tensors, ea
 inside it), the optimizer step, and what is left (the loop's bookkeeping: reading the loss back,
 counting hits, the progress). Then the arithmetic: the course CNN's multiply-adds per image, the
 fastest fp32 matrix product this machine runs (its practical peak), and the epoch time that peak
-allows. The timers add a few microseconds per call; the epoch line printed by the loop is the total.
+allows (bench/roofline.py). The timers add a few microseconds per call; the epoch line printed by the
+loop is the total.
 """
 import argparse
 import collections
@@ -20,11 +21,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import digits  # noqa: E402,F401  (quiet Paddle; Pillow before Paddle)
-import numpy as np  # noqa: E402
 import paddle  # noqa: E402
 
 from digits import onednn, training  # noqa: E402
 from digits.training import TrainConfig, fit  # noqa: E402
+from bench.roofline import floor_seconds, gemm_peak_gflops, training_flop_per_image  # noqa: E402
 from models import build_model  # noqa: E402
 
 spent = collections.Counter()  # phase -> seconds over the epoch's training steps
@@ -137,38 +138,11 @@ def timed_progress(batches, total, label, show=True):
         yield item
 
 
-def gemm_peak(threads):
-    """The fastest fp32 matrix product here, GFLOP/s: Paddle's matmul on 1024x1024 matrices (and NumPy's)."""
-    a = paddle.rand([1024, 1024])
-    best = 0.0
-    for _ in range(3):
-        started = time.perf_counter()
-        for _ in range(10):
-            paddle.matmul(a, a)
-        best = max(best, 10 * 2 * 1024 ** 3 / (time.perf_counter() - started) / 1e9)
-    x = np.random.rand(1024, 1024).astype("float32")
-    for _ in range(3):
-        started = time.perf_counter()
-        for _ in range(10):
-            x @ x
-        best = max(best, 10 * 2 * 1024 ** 3 / (time.perf_counter() - started) / 1e9)
-    return best
-
-
-def course_cnn_flop():
-    """Multiply-adds x 2 per image for one training step of the course CNN: forward, the input gradient of
-    conv2 and fc, and every weight gradient (conv1's input gradient is not needed)."""
-    conv1 = 28 * 28 * 20 * 5 * 5 * 1      # outputs x kernel taps x input channels
-    conv2 = 14 * 14 * 20 * 5 * 5 * 20
-    fc = 980 * 10
-    forward = conv1 + conv2 + fc
-    backward = conv1 + 2 * conv2 + 2 * fc
-    return 2 * (forward + backward)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default="cnn", help="cnn (train.py's default) or fast_cnn (the presets)")
+    parser.add_argument("--model", default="cnn", help="cnn (train.py's default and --preset minute's) or wide_cnn "
+                                                       "(--preset best and robust)")
+    parser.add_argument("--no-fuse", dest="fuse", action="store_false", help="the stages unfused (train.py --no-fuse)")
     parser.add_argument("--no-onednn", dest="onednn", action="store_false", help="Paddle's own conv kernels")
     parser.add_argument("--data", help="the course file (default: work/mnist.json.gz)")
     args = parser.parse_args()
@@ -185,7 +159,7 @@ def main():
 
     def make_model():
         model = models.append(build_model(args.model, 10)) or models[-1]
-        if args.model == "cnn":  # hooks would make fast_cnn's stages step aside from the fused path
+        if not (args.fuse and args.onednn):  # a hook makes a fused stage step aside from the fused path
             instrument(model)
         return model
 
@@ -199,12 +173,13 @@ def main():
     training.train = train
     import tempfile
     with tempfile.TemporaryDirectory() as out:
-        fit(TrainConfig(model=args.model, epochs=1, onednn=args.onednn, data=args.data, out=os.path.join(out, "run")),
-            make_model)
+        fit(TrainConfig(model=args.model, epochs=1, onednn=args.onednn, fuse=args.fuse, data=args.data,
+                        out=os.path.join(out, "run")), make_model)
     epoch = epochs[0]["seconds"]
     threads = onednn.math_threads()
 
-    print(f"\none epoch of train.py's loop, --model {args.model}{'' if args.onednn else ' --no-onednn'}, "
+    print(f"\none epoch of train.py's loop, --model {args.model}{'' if args.fuse else ' --no-fuse'}"
+          f"{'' if args.onednn else ' --no-onednn'}, "
           f"{threads} thread(s): {epoch:.1f} s (its own epoch line)")
     measured = ["loader: next batch", "to_tensor", "forward (all layers)", "loss (cross-entropy)", "backward (all)",
                 "optimizer step (Adam)", "clear_grad"]
@@ -229,13 +204,12 @@ def main():
             if key in names and seconds >= 0.05:
                 print(f"  {names[key]:60s} {seconds:8.2f} {100 * seconds / epoch:5.1f}%")
 
-    flop, peak = course_cnn_flop(), gemm_peak(threads)
-    floor = flop * 50_000 / (peak * 1e9)
+    flop, peak = training_flop_per_image(models[0]), gemm_peak_gflops(threads)
+    floor = floor_seconds(flop, 50_000, peak)
     print(f"\narithmetic: {flop / 1e6:.1f} MFLOP per image per training step, {flop * 50_000 / 1e9:.0f} GFLOP per epoch; "
-          f"the fastest fp32 matrix product here: {peak:.0f} GFLOP/s ({threads} threads), so no epoch can take "
+          f"the fastest fp32 matrix product here (NumPy's): {peak:.0f} GFLOP/s ({threads} threads), so no epoch can take "
           f"less than {floor:.1f} s; this one ran at {flop * 50_000 / epoch / 1e9:.0f} GFLOP/s, "
           f"{100 * floor / epoch:.0f}% of that peak")
-
 
 if __name__ == "__main__":
     main()

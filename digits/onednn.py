@@ -7,10 +7,12 @@ memory, inside paddle.autograd.PyLayer functions, so Paddle's autograd chains th
 
 * accelerate(model): the models are written with plain paddle.nn.Conv2D, as the course writes them;
   this swaps each one for a OneDNNConv2D in place (the same object, parameters and state_dict), so
-  what a student reads and edits stays the course's code. digits.training.fit calls it.
+  what a student reads and edits stays the course's code, and (digits.fusion) runs each
+  conv -> relu -> max-pool stage it recognises in the model's forward as one conv_relu_pool call.
+  digits.training.fit calls it.
 * OneDNNConv2D: a paddle.nn.Conv2D whose forward and backward are oneDNN convolutions.
-* conv_relu_pool(conv, pool, x) = pool(relu(conv(x))), for the separately named fast models
-  (models/fast_cnn.py, wide_cnn.py). With a OneDNNConv2D and a MaxPool2D it runs as one oneDNN chain
+* conv_relu_pool(conv, pool, x) = pool(relu(conv(x))): the fused stage. With a OneDNNConv2D and a
+  MaxPool2D it runs as one oneDNN chain
   (a convolution with a ReLU post-op, then max pooling) in oneDNN's own memory layout (NHWC), and
   converts to Paddle's NCHW once, on the 4x smaller pooled output. Otherwise it is the three Paddle calls.
 
@@ -38,6 +40,8 @@ import os
 import paddle
 import paddle.nn.functional as F
 
+from .fusion import fuse_stages
+from .memory import keep_freed_memory
 from .threads import math_threads, use_all_cores
 
 __all__ = ["available", "use_onednn", "using_onednn", "accelerate", "is_accelerated", "course_layer_name",
@@ -373,22 +377,28 @@ class OneDNNConv2D(paddle.nn.Conv2D):
         return _OneDNNFunction.apply(x.contiguous(), self.weight, self.bias, self.plan(x))
 
 
-def accelerate(model):
-    """Swap `model`'s paddle.nn.Conv2D layers for OneDNNConv2D in place and return the model.
+def accelerate(model, fuse=True):
+    """Swap `model`'s paddle.nn.Conv2D layers for OneDNNConv2D in place and return the model; with `fuse`, also
+    run each conv -> relu -> max-pool stage of its forward as one oneDNN chain (digits.fusion.fuse_stages).
 
     Each layer keeps its identity, parameters and state_dict (only its class changes), so an optimizer
     built before still updates the same tensors and checkpoints interchange. Nothing changes when
     use_onednn(False) was called, oneDNN cannot be loaded here, or Paddle's device is not the CPU (a GPU
     build ships oneDNN too, but these kernels read the tensors' memory as host memory). The first swap also
     gives Paddle one thread per usable core, unless the user set OMP_NUM_THREADS (Paddle's own default is
-    one thread)."""
+    one thread), and keeps freed memory for the next batch (digits.memory)."""
     if not using_onednn() or not paddle.get_device().startswith("cpu"):
         return model
     for layer in model.sublayers(include_self=True):
         if type(layer) is paddle.nn.Conv2D:
             layer.__class__ = OneDNNConv2D
             layer._plans = {}
+    if fuse:
+        for layer in model.sublayers(include_self=True):
+            if any(isinstance(child, paddle.nn.Conv2D) for child in layer.children()):
+                fuse_stages(layer, conv_relu_pool)
     use_all_cores()
+    keep_freed_memory()
     return model
 
 

@@ -14,6 +14,7 @@ from .data import batches_per_epoch, load_course_data, load_data
 from .debug import Inspector
 from .devices import parallel, select_device, world
 from .errors import Diverged, UserError
+from .memory import keep_freed_memory
 from .onednn import accelerate
 from .plots import LiveCurves, loss_curve, plot_curves, plot_train_valid
 from .prepare import ensure_datafile
@@ -105,6 +106,8 @@ class TrainConfig:
     source: str = option(None, "folder of the four MNIST .gz files, to build a missing data file from")
     onednn: bool = option(True, "run conv layers on oneDNN's kernels (digits.onednn.accelerate); --no-onednn: "
                                 "Paddle's own, as the course ran them")
+    fuse: bool = option(True, "with oneDNN, run each conv -> relu -> max-pool stage of the model's forward as one "
+                              "oneDNN call (digits.fusion); --no-fuse: three calls")
 
     def __post_init__(self):
         for f in fields(self):
@@ -371,10 +374,12 @@ def fit(config, make_model, resume=None, stop_after=None):
     data = load_course_data(datafile)
     num_batches = batches_per_epoch(len(data["train"][0]) // world_size, config.batch_size)
 
-    # model: the network as written, its conv layers then swapped for oneDNN's (same parameters)
+    # model: the network as written, its conv layers then swapped for oneDNN's (same parameters) and its
+    # conv -> relu -> pool stages fused
     network = make_model()
+    keep_freed_memory()  # Paddle's own kernels gain from it too
     if config.onednn:
-        accelerate(network)
+        accelerate(network, fuse=config.fuse)
 
     # optimizer, with the learning-rate schedule it steps
     learning_rate = make_schedule(config.lr_schedule, config.lr, config.epochs * num_batches, num_batches)

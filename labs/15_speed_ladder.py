@@ -60,8 +60,8 @@ batches = batches_per_epoch(len(load_course_data(datafile)["train"][1]), 100)  #
 # | --- | --- | --- |
 # | 0 | the course's program, one epoch | the baseline |
 # | 1 | the library's loader (lab 01): the JSON parsed once and cached as arrays, a batch is a slice | no parse, no per-sample `np.array` |
-# | 2 | oneDNN's convolutions (`digits.onednn.accelerate`), on both cores | the kernels PyTorch uses |
-# | 3 | each conv → ReLU → pool stage as one oneDNN call (`models/fast_cnn.py`) | fewer layout conversions |
+# | 2 | oneDNN's convolutions (`digits.onednn.accelerate(model, fuse=False)`), on both cores | the kernels PyTorch uses |
+# | 3 | each conv → ReLU → pool stage as one oneDNN call (`accelerate`'s default, `digits/fusion.py`) | fewer layout conversions |
 # | 4 | four epochs | accuracy, at the fast rung's price per epoch |
 # | 5 | a one-cycle learning rate peaking at 0.005 (`--lr-schedule onecycle`) | big steps in the middle, small at the end |
 # | 6 | training images shifted by up to one pixel, anew each epoch (`--shift 1`) | digits are not always centred |
@@ -76,8 +76,8 @@ batches = batches_per_epoch(len(load_course_data(datafile)["train"][1]), 100)  #
 # | --- | --- | --- |
 # | 0 | 课程的程序，训练一轮 | 基线 |
 # | 1 | 共享库的数据读取器（实验 01）：JSON 只解析一次，缓存为数组，一个 batch 就是一个切片 | 不再解析文件，也不再逐个样本调用 `np.array` |
-# | 2 | oneDNN 的卷积（`digits.onednn.accelerate`），用上两个核心 | PyTorch 用的那套内核 |
-# | 3 | 每个 conv → ReLU → pool 阶段合成一次 oneDNN 调用（`models/fast_cnn.py`） | 更少的内存布局转换 |
+# | 2 | oneDNN 的卷积（`digits.onednn.accelerate(model, fuse=False)`），用上两个核心 | PyTorch 用的那套内核 |
+# | 3 | 每个 conv → ReLU → pool 阶段合成一次 oneDNN 调用（`accelerate` 的默认做法，`digits/fusion.py`） | 更少的内存布局转换 |
 # | 4 | 训练四轮 | 准确率更高，每轮的代价仍是最快那一级的 |
 # | 5 | one-cycle 学习率策略，峰值 0.005（`--lr-schedule onecycle`） | 中间步子大，最后步子小 |
 # | 6 | 训练图片每轮重新随机平移最多一个像素（`--shift 1`） | 数字并不总在正中间 |
@@ -85,13 +85,13 @@ batches = batches_per_epoch(len(load_course_data(datafile)["train"][1]), 100)  #
 # 第 6 级就是 `python train.py --preset minute`。
 
 # %%
-course = {"loader": "course", "onednn": False, "model": "cnn", "epochs": 1, "lr": 0.001, "schedule": "constant",
-          "shift": 0}
+course = {"loader": "course", "onednn": False, "fuse": False, "model": "cnn", "epochs": 1, "lr": 0.001,
+          "schedule": "constant", "shift": 0}
 changes = [
     ("the course's program, one epoch", {}),
     ("+ cached arrays, sliced batches", {"loader": "library"}),
     ("+ oneDNN convolutions", {"onednn": True}),
-    ("+ fused conv-relu-pool stages", {"model": "fast_cnn"}),
+    ("+ fused conv-relu-pool stages", {"fuse": True}),
     ("+ four epochs", {"epochs": 4}),
     ("+ one-cycle schedule, peak 0.005", {"lr": 0.005, "schedule": "onecycle"}),
     ("+ shifts of up to 1 pixel", {"shift": 1}),
@@ -130,7 +130,7 @@ def train_rung(settings, seed):
         train_loader = load_data("train", 100, image_shape=IMAGE, label_dtype="int64", datafile=datafile,
                                  shift=settings["shift"])
     model = build_model(settings["model"], 10)
-    accelerate(model)                    # leaves the model alone when use_onednn(False)
+    accelerate(model, fuse=settings["fuse"])  # leaves the model alone when use_onednn(False)
     schedule = make_schedule(settings["schedule"], settings["lr"], settings["epochs"] * batches, batches)
     optimizer = paddle.optimizer.Adam(learning_rate=schedule, parameters=model.parameters())
     for epoch in range(settings["epochs"]):

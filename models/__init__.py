@@ -15,6 +15,9 @@ from digits.runs import Run, load_weights
 from digits.training import LOSSES, num_outputs
 
 MODELS = {}
+# Names older run folders hold: fast_cnn was the course CNN with its stages fused by hand (the same parameters),
+# before digits.onednn.accelerate fused the course's class itself.
+ALIASES = {"fast_cnn": "cnn"}
 
 
 def register(name):
@@ -27,6 +30,7 @@ def register(name):
 def build_model(name, num_outputs=1, **options):
     """The network `name` with `options` (its constructor's keywords). The options stay on the model as
     build_options: digits.training.fit records them in the run's config.json, so the run can be rebuilt."""
+    name = ALIASES.get(name, name)
     if name not in MODELS:
         raise UserError(f"unknown model {name!r}: choose one of {', '.join(sorted(MODELS))}")
     model = MODELS[name](num_outputs=num_outputs, **options)
@@ -36,7 +40,7 @@ def build_model(name, num_outputs=1, **options):
 
 def maker(config):
     """What digits.training.fit builds: the model a TrainConfig names, with one output per the loss's need."""
-    if config.model not in MODELS:  # say so before a run folder is made
+    if ALIASES.get(config.model, config.model) not in MODELS:  # say so before a run folder is made
         raise UserError(f"unknown model {config.model!r}: choose one of {', '.join(sorted(MODELS))}")
     return lambda: build_model(config.model, num_outputs(config.loss))
 
@@ -61,11 +65,11 @@ def load_trained(folder):
                             f"run folder as train.py wrote it") from None
         model = load_weights(network, run.model_file())
         if config.get("onednn", True):  # the kernels it was trained on, so eval repeats training's numbers
-            accelerate(model)
+            accelerate(model, fuse=config.get("fuse", True))
         loss, trained_on = config["loss"], config["data"]
     model.eval()
     return model, loss, trained_on
 
 
 # the networks: each file registers its class under its name
-from . import cnn, companion_fnn, fast_cnn, linear, mlp, sigmoid_mlp, wide_cnn  # noqa: E402,F401
+from . import cnn, companion_fnn, linear, mlp, sigmoid_mlp, wide_cnn  # noqa: E402,F401

@@ -1,6 +1,7 @@
 """The course's convolutional network, written as the course writes it: two conv + max-pool stages, then
-one linear layer. Training swaps its Conv2D layers for oneDNN's (digits.onednn.accelerate) without
-changing this code; models/fast_cnn.py is the same network with each stage fused into one oneDNN call.
+one linear layer. Training swaps its Conv2D layers for oneDNN's and runs each conv -> relu -> pool stage
+as one oneDNN call (digits.onednn.accelerate, digits.fusion) without changing this code: an edited
+forward runs as edited, with the stages it still writes this way fused.
 """
 import paddle
 import paddle.nn.functional as F

@@ -6,6 +6,7 @@ import paddle.nn.functional as F
 import pytest
 
 from digits.data import IMAGE, load_data
+from digits.fusion import fused_stages
 from digits.onednn import OneDNNConv2D, accelerate, available, conv_relu_pool, course_layer_name, use_onednn
 from models import build_model
 
@@ -153,19 +154,21 @@ def windows_with_rival_patches(conv_output, x, k, stride, pad):
     return ((top[..., 0] > 0) & rivals.any(-1)) | (np.abs(raw.max(-1)) <= tolerance)
 
 
-@pytest.mark.parametrize("name", ["cnn", "fast_cnn"])
-def test_course_cnn_trains_like_paddle_layers(digits_batch, name):
-    """Same seed: same initial weights; after 5 Adam steps on real digits, the same losses and weights,
-    for the plain course class accelerated from outside and for the fused fast model."""
+@pytest.mark.parametrize("fuse", [False, True])
+def test_course_cnn_trains_like_paddle_layers(digits_batch, fuse):
+    """Same seed: same initial weights; after 5 Adam steps on real digits, the same losses and weights, for the
+    course class accelerated from outside, its stages fused (the default) or not (tests/test_fusion.py compares
+    the wide CNN's gradients)."""
     images, labels = digits_batch
     histories, weights = [], []
     for accelerated in (False, True):
         paddle.seed(0)
-        model = build_model(name, 10)
+        model = build_model("cnn", 10)
         optimizer = paddle.optimizer.Adam(0.001, parameters=model.parameters())
         if accelerated:  # after the optimizer is built: the swap keeps the very same parameters
-            accelerate(model)
+            accelerate(model, fuse=fuse)
         assert isinstance(model.conv2, OneDNNConv2D) == accelerated
+        assert len(fused_stages(model)) == (2 if accelerated and fuse else 0)
         losses = []
         for _ in range(5):
             loss = F.cross_entropy(model(images), labels)
@@ -205,7 +208,7 @@ def test_last_smaller_batch_and_eval_mode(digits_batch):
             close(onednn(x[:size]).numpy(), reference(x[:size]).numpy())
 
 
-@pytest.mark.parametrize("name", ["cnn", "fast_cnn"])
+@pytest.mark.parametrize("name", ["cnn", "wide_cnn"])
 def test_export_records_paddle_conv(digits_batch, tmp_path, name):
     """to_static traces Paddle's conv2d op, so an exported model runs without oneDNN and predicts the same."""
     paddle.seed(0)
