@@ -1,8 +1,8 @@
 """How many threads Paddle's CPU kernels use: the project's one thread policy.
 
 Paddle's own default is one thread, and importing paddle sets OMP_NUM_THREADS=1 in the process's environment.
-When the oneDNN layers are in use (digits.onednn.accelerate), the project gives Paddle one thread per usable
-core instead, shared out among a distributed launch's local processes, unless the user chose a number by
+When the project trains (digits.training.fit, with or without --no-onednn) or its oneDNN layers are in use
+(digits.onednn.accelerate), it gives Paddle one thread per usable core instead, shared out among a distributed launch's local processes, unless the user chose a number by
 setting OMP_NUM_THREADS before starting Python (digits.USER_THREADS remembers whether they did).
 """
 import os

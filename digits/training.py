@@ -15,6 +15,7 @@ from .debug import Inspector
 from .devices import parallel, select_device, world
 from .errors import Diverged, UserError
 from .memory import keep_freed_memory
+from .threads import use_all_cores
 from .onednn import accelerate
 from .plots import LiveCurves, loss_curve, plot_curves, plot_train_valid
 from .prepare import ensure_datafile
@@ -377,7 +378,8 @@ def fit(config, make_model, resume=None, stop_after=None):
     # model: the network as written, its conv layers then swapped for oneDNN's (same parameters) and its
     # conv -> relu -> pool stages fused
     network = make_model()
-    keep_freed_memory()  # Paddle's own kernels gain from it too
+    keep_freed_memory()  # Paddle's own kernels gain from both, with --no-onednn too
+    use_all_cores()
     if config.onednn:
         accelerate(network, fuse=config.fuse)
 
