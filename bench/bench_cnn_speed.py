@@ -226,6 +226,15 @@ WORKERS = {"peak": peak_worker, "paddle-step": paddle_step_worker, "torch-step":
 
 # ---------------------------------------------------------------- the parent: runs workers, prints tables
 
+_rooflines = {}  # threads -> the peak worker's answer: measured once per thread count in a bench run
+
+
+def measured_roofline(threads, args):
+    if threads not in _rooflines:
+        _rooflines[threads] = run_worker(sys.executable, "peak", threads, args)
+    return _rooflines[threads]
+
+
 def epoch_floor(roofline):
     """The shortest time an epoch's arithmetic can take here (bench/roofline.py)."""
     from bench.roofline import floor_seconds
@@ -260,7 +269,7 @@ def step_table(args):
           f"{'% of peak':>9s} {'peak RSS':>9s}")
     for threads in args.threads:
         rows = []
-        roofline = run_worker(sys.executable, "peak", threads, args)
+        roofline = measured_roofline(threads, args)
         paddle_result = run_worker(sys.executable, "paddle-step", threads, args)
         if paddle_result:
             rows += [(name, rate, paddle_result["rss_mb"]) for name, rate in paddle_result["rates"].items()]
@@ -282,7 +291,7 @@ def step_table(args):
 
 def epoch_table(args):
     threads = max(args.threads)
-    roofline = run_worker(sys.executable, "peak", threads, args)
+    roofline = measured_roofline(threads, args)
     print(f"\n2. training epoch: the {EPOCH_IMAGES:,} training images once through each loop, Adam 0.001, batch {BATCH}; "
           f"median of {args.epoch_repeats} run(s) each, the loops taking turns")
     variants = [("course's program (its loader, Paddle's kernels)", lambda: run_worker(sys.executable, "course-epoch",

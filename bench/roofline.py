@@ -10,6 +10,7 @@ counts only arithmetic that cannot be avoided.
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 
@@ -43,28 +44,34 @@ def training_flop_per_image(model, input_shape=(1, 28, 28)):
     return 2 * (forward_and_weight_grads + input_grads)
 
 
-def gemm_peak_gflops(threads, size=2048, repeats=3, calls=5):
-    """The machine's practical fp32 peak, GFLOP/s: the best rate of NumPy's matrix product (OpenBLAS) on
-    size x size matrices with `threads` threads. Measured in a fresh process whose BLAS threads are set
-    before NumPy loads: importing Paddle puts OMP_NUM_THREADS=1 in its process's environment, and a
-    product measured there runs on one core (on this project's 2-core machine: 95 against 179 GFLOP/s)."""
-    program = (f"import time, numpy as np\n"
-               f"x = np.random.default_rng(0).random(({size}, {size}), dtype=np.float32)\n"
-               f"x @ x\n"
-               f"best = 0.0\n"
-               f"for _ in range({repeats}):\n"
-               f"    started = time.perf_counter()\n"
-               f"    for _ in range({calls}):\n"
-               f"        x @ x\n"
-               f"    best = max(best, {calls} * 2 * {size} ** 3 / (time.perf_counter() - started) / 1e9)\n"
-               f"print(best)\n")
+def gemm_peak_gflops(threads):
+    """The machine's practical fp32 peak, GFLOP/s, with `threads` threads: measure_gemm() run in a fresh
+    process whose BLAS threads are set before NumPy loads. Importing Paddle puts OMP_NUM_THREADS=1 in its
+    process's environment, and a product measured there runs on one core (README, "Where an epoch goes")."""
     env = {**os.environ, **{name: str(threads) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                                              "MKL_NUM_THREADS")}}
-    done = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True, text=True, check=True,
-                          timeout=600)
+    done = subprocess.run([sys.executable, os.path.abspath(__file__)], env=env, capture_output=True, text=True,
+                          check=True, timeout=600)
     return float(done.stdout.split()[-1])
+
+
+def measure_gemm(size=2048, repeats=3, calls=5):
+    """The best rate of NumPy's matrix product (OpenBLAS) on size x size fp32 matrices in this process, GFLOP/s."""
+    x = np.random.default_rng(0).random((size, size), dtype=np.float32)
+    x @ x  # warm-up
+    best = 0.0
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for _ in range(calls):
+            x @ x
+        best = max(best, calls * 2 * size ** 3 / (time.perf_counter() - started) / 1e9)
+    return best
 
 
 def floor_seconds(flop_per_image, images, peak_gflops):
     """The shortest time `images` training steps' arithmetic can take at the peak rate."""
     return flop_per_image * images / (peak_gflops * 1e9)
+
+
+if __name__ == "__main__":  # gemm_peak_gflops's fresh process
+    print(measure_gemm())

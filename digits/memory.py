@@ -3,8 +3,7 @@
 A training step allocates the same large buffers every batch (the course CNN's first convolution writes
 100 x 20 x 28 x 28 floats, 6.3 MB). glibc's malloc serves a buffer that size with a fresh mmap, or trims
 the heap when it is freed, so every batch the kernel maps new zeroed pages in, and the first write to each
-page faults: in a profile of one epoch (README, "CPU speed") that cost about 2 s of 10.7, inside the
-kernels that write those buffers first. Raising glibc's mmap and trim thresholds keeps the memory of one
+page faults, inside the kernels that write those buffers first (what it cost: README, "Where an epoch goes"). Raising glibc's mmap and trim thresholds keeps the memory of one
 step for the next; the process's memory then stays at its peak (what the step needs) instead of
 breathing in and out. Elsewhere than glibc (musl's mallopt does nothing, another OS has none) nothing changes.
 """

@@ -378,7 +378,7 @@ def fit(config, make_model, resume=None, stop_after=None):
     # model: the network as written, its conv layers then swapped for oneDNN's (same parameters) and its
     # conv -> relu -> pool stages fused
     network = make_model()
-    keep_freed_memory()  # Paddle's own kernels gain from both, with --no-onednn too
+    keep_freed_memory()  # for every run, --no-onednn too (accelerate() does both for labs that call it alone)
     use_all_cores()
     if config.onednn:
         accelerate(network, fuse=config.fuse)

@@ -27,21 +27,25 @@ def register(name):
     return add
 
 
+def model_class(name):
+    """The class registered as `name` (or as the name an alias stands for); a UserError for an unknown one."""
+    cls = MODELS.get(ALIASES.get(name, name))
+    if cls is None:
+        raise UserError(f"unknown model {name!r}: choose one of {', '.join(sorted(MODELS))}")
+    return cls
+
+
 def build_model(name, num_outputs=1, **options):
     """The network `name` with `options` (its constructor's keywords). The options stay on the model as
     build_options: digits.training.fit records them in the run's config.json, so the run can be rebuilt."""
-    name = ALIASES.get(name, name)
-    if name not in MODELS:
-        raise UserError(f"unknown model {name!r}: choose one of {', '.join(sorted(MODELS))}")
-    model = MODELS[name](num_outputs=num_outputs, **options)
+    model = model_class(name)(num_outputs=num_outputs, **options)
     model.build_options = options
     return model
 
 
 def maker(config):
     """What digits.training.fit builds: the model a TrainConfig names, with one output per the loss's need."""
-    if ALIASES.get(config.model, config.model) not in MODELS:  # say so before a run folder is made
-        raise UserError(f"unknown model {config.model!r}: choose one of {', '.join(sorted(MODELS))}")
+    model_class(config.model)  # an unknown name is said before a run folder is made
     return lambda: build_model(config.model, num_outputs(config.loss))
 
 

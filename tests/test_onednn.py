@@ -73,15 +73,23 @@ def test_conv_matches_paddle_conv(digits_batch, cin, cout, k, stride, pad, needs
         close(got, want)
 
 
+def by_window(a):
+    """(batch, depth, height, width) -> (batch, depth, height // 2, width // 2, 4): each 2x2 max-pool window's
+    four values (an odd last row or column, which the pool drops, left out)."""
+    batch, depth, height, width = a.shape
+    h2, w2 = height // 2, width // 2
+    a = a[:, :, :h2 * 2, :w2 * 2].reshape(batch, depth, h2, 2, w2, 2)
+    return a.transpose(0, 1, 2, 4, 3, 5).reshape(batch, depth, h2, w2, 4)
+
+
 def untied_input_positions(conv_output, k, stride, pad, input_shape):
     """Where the input gradient of pool(relu(conv(x))) is defined: a flat background gives equal values
     inside a max-pool window, and which element of such a tie (or of a near-tie that float rounding can
     flip) receives the gradient is not defined; oneDNN picks another one than Paddle on some processors.
     An input position is left out when any conv output it feeds lies in a (near-)tied 2x2 window. ReLU's floor
     competes too: a window whose maximum is near 0 passes a gradient in one implementation and none in the other."""
-    batch, channels, height, width = conv_output.shape
-    windows = conv_output[:, :, :height // 2 * 2, :width // 2 * 2].reshape(
-        batch, channels, height // 2, 2, width // 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(batch, channels, height // 2, width // 2, 4)
+    height, width = conv_output.shape[2:]
+    windows = by_window(conv_output)
     top = np.sort(np.concatenate([windows, np.zeros(windows.shape[:-1] + (1,), windows.dtype)], axis=-1), axis=-1)
     tied = top[..., -1] - top[..., -2] <= NEAR_TIE * np.abs(conv_output).max()
     tied_outputs = np.repeat(np.repeat(tied.any(axis=1), 2, axis=1), 2, axis=2).astype("float32")
@@ -133,13 +141,7 @@ def windows_with_rival_patches(conv_output, x, k, stride, pad):
     below the window's maximum comes from an input patch unlike the maximum's own. Outside such windows both
     implementations pick the same patch, or an equal one (which gives the same weight gradient). A maximum
     near 0 has ReLU's floor as its rival (a gradient in one implementation, none in the other)."""
-    batch, channels, height, width = conv_output.shape
-    h2, w2 = height // 2, width // 2
-
-    def by_window(a):  # (batch, depth, height, width) -> (batch, depth, h2, w2, 4)
-        a = a[:, :, :h2 * 2, :w2 * 2].reshape(a.shape[0], a.shape[1], h2, 2, w2, 2)
-        return a.transpose(0, 1, 2, 4, 3, 5).reshape(a.shape[0], a.shape[1], h2, w2, 4)
-
+    batch, _, height, width = conv_output.shape
     raw = by_window(conv_output)
     values = np.maximum(raw, 0)
     patches = F.unfold(paddle.to_tensor(x), k, strides=stride, paddings=pad).numpy().reshape(batch, -1, height, width)
